@@ -1,0 +1,762 @@
+"""The dispatcher: missions in, orders and instant actions out, outcomes from states.
+
+Mission lifecycle (``missions.mission.MissionOutcome``)::
+
+    PENDING ──dispatch──> DISPATCHED ──state echoes orderId+orderUpdateId──> ACTIVE
+       │                      │                                              │
+       │ cancel               ├─ rejection error ────────> FAILED            ├─> COMPLETED
+       v                      ├─ cancelOrder answered ───> ABORTED           ├─> FAILED
+    ABORTED                   └─ robot lost ─────────────> ABORTED           └─> ABORTED
+
+* **Dispatch**: a pending mission goes to its robot (or, with ``robot=None``, the first
+  ready robot in fleet order whose factsheet lists every action type the mission uses)
+  when that robot is *ready*: online, state received, no mission of ours on it, no
+  nodeStates/edgeStates, no action still WAITING/INITIALIZING/RUNNING/PAUSED, not paused,
+  no FATAL error, and operatingMode AUTOMATIC or SEMIAUTOMATIC (in the other modes master
+  control "doesn't send driving orders", section 6.10.6).  Missions go in submission order.
+* **Acknowledgement**: orders are QoS 0, so an order is resent (new headerId and
+  timestamp, same content) every ``resend_interval_s`` until a state echoes its orderId
+  and orderUpdateId; a robot ignores a duplicate (section 6.6.4.3).  Nothing is resent to
+  a robot that is not online.  Instant actions are resent until their actionId shows up
+  in ``actionStates``.
+* **Rejection**: the robot reports ``orderError``, ``validationError``,
+  ``orderUpdateError`` or ``noRouteError`` (section 6.6.4).  An error whose
+  ``errorReferences`` carry ``orderId`` is ours exactly when the value is our orderId.
+  HEURISTIC for robots that send no orderId reference: while our order is not yet
+  acknowledged, an unreferenced rejection error that was NOT in the robot's state when we
+  first sent the order (compared by type, description and references) is taken as the
+  rejection of our order.  The robot keeps reporting a rejection until it accepts a new
+  order, so an error identical to one present before we sent cannot be told apart from
+  the old one; in that case we keep resending and log a warning after
+  ``_UNACKED_WARN_AFTER_SENDS`` sends rather than guess.
+* **Completion**: once acknowledged, COMPLETED when nodeStates and edgeStates are empty,
+  lastNodeId is the order's last node and all our actions are FINISHED; FAILED when the
+  order ends with any of our actions FAILED, when a FATAL error appears, or when the robot
+  stops reporting our orderId (it dropped the order).
+* **Cancel**: instant action ``cancelOrder``; ABORTED when the robot reports it FINISHED
+  (or FAILED with our order never accepted: it had nothing to cancel).  While a cancel is
+  pending, order ends are not judged, because cancelling fails the remaining actions.
+* **Lost**: a mission whose robot stays offline/stale for ``lost_after_s`` is ABORTED
+  ("robot lost").
+* **Orphans**: if a robot later reports that it is still executing the order of a mission
+  we have already FAILED or ABORTED (a lost robot coming back, a FATAL error cleared by
+  hand), we send it ``cancelOrder`` once: the controller no longer supervises that order,
+  so the robot must not carry on with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from controller.events import EventEmitter
+from controller.orders import (
+    Envelope,
+    build_instant_actions,
+    build_order,
+    instant_action,
+    order_action_id,
+    plan_route,
+    resolve_start_node,
+)
+from controller.registry import Registry, RobotRecord
+from drivers.errors import MissionError
+from drivers.vda5050.messages import (
+    Action,
+    ActionStatus,
+    Error,
+    ErrorLevel,
+    OperatingMode,
+    Order,
+    State,
+    VdaMessage,
+)
+from drivers.vda5050.topics import TopicName
+from missions.mission import MissionAction, MissionOutcome, MissionSpec
+from missions.site import SiteMap
+
+log = logging.getLogger(__name__)
+
+REJECTION_ERROR_TYPES = frozenset(
+    {"orderError", "validationError", "orderUpdateError", "noRouteError"}
+)
+_TERMINAL_ACTION = frozenset({ActionStatus.FINISHED, ActionStatus.FAILED})
+_CONTROLLABLE_MODES = frozenset({OperatingMode.AUTOMATIC, OperatingMode.SEMIAUTOMATIC})
+# FakeClock ticks of 0.1 s add up to 0.9999999...; without slack a 1 s resend slips a tick.
+_EPSILON_S = 1e-6
+_UNACKED_WARN_AFTER_SENDS = 10
+
+Purpose = Literal["cancel", "pause", "resume", "factsheet", "cleanup"]
+_ErrorKey = tuple[str, str | None, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
+class MissionStatus:
+    """A snapshot of one mission.  Times are clock.monotonic() seconds."""
+
+    id: str
+    robot: str | None
+    """serial number of the robot (fixed or assigned at dispatch)"""
+    outcome: MissionOutcome
+    order_id: str | None
+    order_update_id: int | None
+    nodes_done: int
+    nodes_total: int
+    actions_finished: int
+    actions_total: int
+    reason: str | None
+    action_results: dict[str, str]
+    """actionId -> resultDescription, for our actions that reported one"""
+    accepted_at_s: float
+    sent_at_s: float | None
+    acknowledged_at_s: float | None
+    ended_at_s: float | None
+
+
+class Sender(Protocol):
+    """How the dispatcher gets messages out (implemented by the Controller)."""
+
+    def envelope(self, robot: RobotRecord, topic: TopicName) -> Envelope:
+        """Header fields for the next message on ``topic`` to ``robot`` (advances headerId)."""
+
+    def send(self, robot: RobotRecord, topic: TopicName, message: VdaMessage) -> None:
+        """Publish ``message`` on the robot's ``topic`` with that topic's QoS/retain."""
+
+
+@dataclass
+class _InstantRequest:
+    robot_key: str
+    action: Action
+    purpose: Purpose
+    mission_id: str | None
+    last_sent_s: float | None = None
+    sends: int = 0
+
+
+@dataclass
+class _Mission:
+    spec: MissionSpec
+    accepted_at_s: float
+    robot_key: str | None
+    """fixed at submit when the spec names a robot, else set at dispatch"""
+    outcome: MissionOutcome = MissionOutcome.PENDING
+    order: Order | None = None
+    dispatches: int = 0
+    sent_at_s: float | None = None
+    last_sent_s: float | None = None
+    sends: int = 0
+    acknowledged_at_s: float | None = None
+    ended_at_s: float | None = None
+    reason: str | None = None
+    actions: dict[str, MissionAction] = field(default_factory=dict)
+    """our actionIds in order -> the mission action"""
+    action_status: dict[str, ActionStatus] = field(default_factory=dict)
+    action_results: dict[str, str] = field(default_factory=dict)
+    nodes_done: int = 0
+    cancel_requested: bool = False
+    cancel_action_id: str | None = None
+    errors_before: frozenset[_ErrorKey] = frozenset()
+    warned_unacked: bool = False
+
+    @property
+    def order_id(self) -> str | None:
+        return self.order.orderId if self.order is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.outcome in (MissionOutcome.DISPATCHED, MissionOutcome.ACTIVE)
+
+    @property
+    def action_types(self) -> set[str]:
+        return {a.type for step in self.spec.steps for a in step.actions}
+
+
+def _error_key(e: Error) -> _ErrorKey:
+    refs = tuple((r.referenceKey, r.referenceValue) for r in e.errorReferences)
+    return (e.errorType, e.errorDescription, refs)
+
+
+def _due(now_s: float, last_s: float | None, interval_s: float) -> bool:
+    return last_s is None or now_s - last_s >= interval_s - _EPSILON_S
+
+
+class Dispatcher:
+    """Turns missions into orders and follows them through the robots' states."""
+
+    def __init__(
+        self,
+        site: SiteMap,
+        registry: Registry,
+        sender: Sender,
+        events: EventEmitter,
+        *,
+        resend_interval_s: float,
+        lost_after_s: float,
+        allowed_deviation_xy_m: float,
+    ) -> None:
+        if resend_interval_s <= 0 or lost_after_s <= 0 or allowed_deviation_xy_m < 0:
+            raise ValueError(
+                "resend_interval_s and lost_after_s must be positive and "
+                "allowed_deviation_xy_m non-negative"
+            )
+        self._site = site
+        self._registry = registry
+        self._sender = sender
+        self._events = events
+        self._resend_interval_s = resend_interval_s
+        self._lost_after_s = lost_after_s
+        self._deviation_m = allowed_deviation_xy_m
+        self._missions: dict[str, _Mission] = {}
+        self._busy: dict[str, str] = {}  # robot key -> id of its DISPATCHED/ACTIVE mission
+        self._order_owner: dict[str, str] = {}  # orderId -> mission id
+        self._cleaned_orders: set[str] = set()
+        self._instant: list[_InstantRequest] = []
+        self._instant_seq = 0
+
+    # ----------------------------------------------------------------------- commands
+
+    def submit(self, spec: MissionSpec, now_s: float) -> None:
+        """Accept a mission (PENDING).
+
+        Raises:
+            MissionError: duplicate id, unknown step node, no route between steps, or a
+                robot that is not in the fleet.
+        """
+        if spec.id in self._missions:
+            raise MissionError(f"mission {spec.id!r} already exists")
+        # Checks the steps' nodes and the legs between them; the leg from the robot's
+        # position is only known at dispatch.
+        plan_route(spec, self._site, spec.steps[0].node)
+        robot_key = None
+        if spec.robot is not None:
+            matches = self._registry.by_serial(spec.robot)
+            if not matches:
+                raise MissionError(f"mission {spec.id!r}: robot {spec.robot!r} is not in the fleet")
+            if len(matches) > 1:
+                keys = ", ".join(r.key for r in matches)
+                raise MissionError(
+                    f"mission {spec.id!r}: serial {spec.robot!r} is ambiguous ({keys})"
+                )
+            robot_key = matches[0].key
+        self._missions[spec.id] = _Mission(spec, now_s, robot_key)
+        log.info("mission %s accepted for %s", spec.id, spec.robot or "any capable robot")
+        self._events.emit("mission", spec.id, f"{MissionOutcome.PENDING.value}: accepted")
+
+    def cancel(self, mission_id: str, now_s: float) -> None:
+        """Cancel: at once if not yet sent, else via cancelOrder (ABORTED once confirmed).
+
+        Raises:
+            MissionError: unknown mission, or one that has already ended.
+        """
+        m = self._mission(mission_id)
+        if m.outcome.terminal:
+            raise MissionError(f"mission {mission_id!r} has already ended ({m.outcome.value})")
+        if m.outcome == MissionOutcome.PENDING:
+            self._end(m, MissionOutcome.ABORTED, "cancelled before dispatch", now_s)
+            return
+        if m.cancel_requested:
+            log.info("mission %s: cancel already requested", mission_id)
+            return
+        m.cancel_requested = True  # also stops order resends
+        robot = self._robot(m)
+        m.cancel_action_id = self._queue_instant(robot, "cancelOrder", "cancel", mission_id)
+        self._events.emit("mission", mission_id, "cancel requested")
+
+    def pause(self, mission_id: str) -> None:
+        """Send startPause to the mission's robot.
+
+        Raises:
+            MissionError: unknown mission, or one that is not running.
+        """
+        m = self._mission(mission_id)
+        if not m.running:
+            raise MissionError(f"mission {mission_id!r} is {m.outcome.value}, not running")
+        self._queue_instant(self._robot(m), "startPause", "pause", mission_id)
+
+    def resume(self, mission_id: str) -> None:
+        """Send stopPause to the mission's robot (also after the mission ended, as long as
+        the robot has not been given another mission, so a paused robot can be released).
+
+        Raises:
+            MissionError: unknown mission, never sent, or its robot now runs another one.
+        """
+        m = self._mission(mission_id)
+        if m.robot_key is None or m.order is None:
+            raise MissionError(f"mission {mission_id!r} was never sent to a robot")
+        busy_with = self._busy.get(m.robot_key)
+        if busy_with is not None and busy_with != mission_id:
+            raise MissionError(
+                f"robot {m.robot_key} now runs mission {busy_with!r}; resume that one"
+            )
+        self._queue_instant(self._robot(m), "stopPause", "resume", mission_id)
+
+    def request_factsheet(self, robot: RobotRecord) -> None:
+        self._queue_instant(robot, "factsheetRequest", "factsheet", None)
+
+    # ----------------------------------------------------------------------- input
+
+    def on_state(self, robot: RobotRecord, state: State, now_s: float) -> None:
+        """Follow one state message of ``robot`` (already stored in the registry)."""
+        seen = {a.actionId for a in state.actionStates}
+        for req in [r for r in self._instant if r.robot_key == robot.key]:
+            if req.action.actionId in seen:
+                self._instant.remove(req)
+                log.info(
+                    "robot %s acknowledged %s %s",
+                    robot.key,
+                    req.action.actionType,
+                    req.action.actionId,
+                )
+        mission_id = self._busy.get(robot.key)
+        if mission_id is not None:
+            self._track(self._missions[mission_id], robot, state, now_s)
+        self._clean_orphan(robot, state)
+
+    def on_factsheet(self, robot: RobotRecord) -> None:
+        """A factsheet arrived: it answers any factsheetRequest still being resent."""
+        self._instant = [
+            r for r in self._instant if not (r.robot_key == robot.key and r.purpose == "factsheet")
+        ]
+
+    # ----------------------------------------------------------------------- periodic
+
+    def tick(self, now_s: float) -> None:
+        """Lost checks, dispatch, resends.  ``now_s`` is clock.monotonic()."""
+        self._check_lost(now_s)
+        self._dispatch_pending(now_s)
+        self._resend_orders(now_s)
+        self._send_instant(now_s)
+
+    # ----------------------------------------------------------------------- output
+
+    def statuses(self) -> list[MissionStatus]:
+        out = []
+        for m in self._missions.values():
+            robot = self._registry.get(m.robot_key) if m.robot_key else None
+            out.append(
+                MissionStatus(
+                    id=m.spec.id,
+                    robot=robot.serial if robot is not None else None,
+                    outcome=m.outcome,
+                    order_id=m.order_id,
+                    order_update_id=m.order.orderUpdateId if m.order is not None else None,
+                    nodes_done=m.nodes_done,
+                    nodes_total=len(m.order.nodes) if m.order is not None else 0,
+                    actions_finished=sum(
+                        1 for s in m.action_status.values() if s == ActionStatus.FINISHED
+                    ),
+                    actions_total=sum(len(step.actions) for step in m.spec.steps),
+                    reason=m.reason,
+                    action_results=dict(m.action_results),
+                    accepted_at_s=m.accepted_at_s,
+                    sent_at_s=m.sent_at_s,
+                    acknowledged_at_s=m.acknowledged_at_s,
+                    ended_at_s=m.ended_at_s,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------------- internals
+
+    def _mission(self, mission_id: str) -> _Mission:
+        try:
+            return self._missions[mission_id]
+        except KeyError:
+            raise MissionError(f"no mission {mission_id!r}") from None
+
+    def _robot(self, m: _Mission) -> RobotRecord:
+        assert m.robot_key is not None, "only missions with a robot reach here"
+        robot = self._registry.get(m.robot_key)
+        assert robot is not None, "robots are never removed from the registry"
+        return robot
+
+    def _set(self, m: _Mission, outcome: MissionOutcome, note: str) -> None:
+        """Change the outcome; the event detail is ``"<outcome>: <note>"``."""
+        m.outcome = outcome
+        self._events.emit("mission", m.spec.id, f"{outcome.value}: {note}")
+
+    def _end(self, m: _Mission, outcome: MissionOutcome, reason: str, now_s: float) -> None:
+        m.reason = reason
+        m.ended_at_s = now_s
+        if m.robot_key is not None and self._busy.get(m.robot_key) == m.spec.id:
+            del self._busy[m.robot_key]
+        level = logging.INFO if outcome == MissionOutcome.COMPLETED else logging.WARNING
+        log.log(level, "mission %s %s: %s", m.spec.id, outcome.value, reason)
+        self._set(m, outcome, reason)
+
+    # -- readiness and dispatch
+
+    def _not_ready_because(self, robot: RobotRecord) -> str | None:
+        """Why a new order must not go to ``robot`` now; None when it may."""
+        s = robot.state
+        if s is None:
+            return "no state yet"
+        if robot.availability != "online":
+            return f"robot is {robot.availability}"
+        if robot.key in self._busy:
+            return f"robot runs mission {self._busy[robot.key]!r}"
+        if robot.online_at_s is not None and (
+            robot.last_state_at_s is None or robot.last_state_at_s < robot.online_at_s
+        ):
+            # Reconnected: the state we hold predates the reconnect and may be outdated.
+            return "waiting for a state after reconnecting"
+        if s.nodeStates or s.edgeStates:
+            return f"robot still executes order {s.orderId!r}"
+        if any(a.actionStatus not in _TERMINAL_ACTION for a in s.actionStates):
+            return "robot still has unfinished actions"
+        if s.paused:
+            return "robot is paused"
+        if robot.has_fatal_error:
+            return "robot has a FATAL error"
+        if s.operatingMode not in _CONTROLLABLE_MODES:
+            return f"robot is in operating mode {s.operatingMode.value}"
+        return None
+
+    def _capable(self, robot: RobotRecord, m: _Mission) -> bool:
+        needed = m.action_types
+        if not needed:
+            return True
+        return robot.factsheet_actions is not None and needed <= set(robot.factsheet_actions)
+
+    def _dispatch_pending(self, now_s: float) -> None:
+        for m in list(self._missions.values()):
+            if m.outcome != MissionOutcome.PENDING:
+                continue
+            if m.robot_key is not None:
+                robot = self._robot(m)
+                if self._not_ready_because(robot) is None:
+                    self._dispatch(m, robot, now_s)
+                continue
+            for robot in self._registry.records():
+                if self._not_ready_because(robot) is None and self._capable(robot, m):
+                    self._dispatch(m, robot, now_s)
+                    break
+
+    def _dispatch(self, m: _Mission, robot: RobotRecord, now_s: float) -> None:
+        state = robot.state
+        assert state is not None, "ready robots have a state"
+        m.robot_key = robot.key
+        if robot.factsheet_actions is not None and not m.action_types <= set(
+            robot.factsheet_actions
+        ):
+            missing = sorted(m.action_types - set(robot.factsheet_actions))
+            log.warning(
+                "mission %s: robot %s does not list %s in its factsheet; sending anyway",
+                m.spec.id,
+                robot.key,
+                ", ".join(missing),
+            )
+        n = m.dispatches + 1
+        # A robot ignores an order whose id and update id equal its current one (6.6.4.3),
+        # e.g. after a controller restart; never reuse the id the robot still holds.
+        while f"{m.spec.id}-{n}" == state.orderId or f"{m.spec.id}-{n}" in self._order_owner:
+            n += 1
+        order_id = f"{m.spec.id}-{n}"
+        try:
+            start = resolve_start_node(
+                self._site, state.lastNodeId, state.agvPosition, self._deviation_m
+            )
+            plan_route(m.spec, self._site, start)  # fail before a headerId is used up
+            env = self._sender.envelope(robot, TopicName.ORDER)
+            order = build_order(
+                m.spec,
+                self._site,
+                start,
+                order_id,
+                version=env.version,
+                manufacturer=env.manufacturer,
+                serial=env.serial,
+                header_id=env.header_id,
+                timestamp=env.timestamp,
+                allowed_deviation_xy_m=self._deviation_m,
+            )
+        except MissionError as exc:
+            self._end(m, MissionOutcome.FAILED, f"cannot plan for robot {robot.key}: {exc}", now_s)
+            return
+        m.dispatches = n
+        m.order = order
+        m.actions = {
+            order_action_id(order_id, step_no, i): action
+            for step_no, step in enumerate(m.spec.steps)
+            for i, action in enumerate(step.actions)
+        }
+        m.errors_before = frozenset(
+            _error_key(e) for e in state.errors if e.errorType in REJECTION_ERROR_TYPES
+        )
+        self._order_owner[order_id] = m.spec.id
+        self._busy[robot.key] = m.spec.id
+        self._sender.send(robot, TopicName.ORDER, order)
+        m.sent_at_s = m.last_sent_s = now_s
+        m.sends = 1
+        log.info(
+            "mission %s: order %s to %s from %s (%d nodes, %d actions)",
+            m.spec.id,
+            order_id,
+            robot.key,
+            start,
+            len(order.nodes),
+            len(m.actions),
+        )
+        self._set(m, MissionOutcome.DISPATCHED, f"order {order_id} sent to {robot.key}")
+
+    def _resend_orders(self, now_s: float) -> None:
+        for m in self._missions.values():
+            if m.outcome != MissionOutcome.DISPATCHED or m.cancel_requested or m.order is None:
+                continue
+            robot = self._robot(m)
+            if robot.availability != "online" or not _due(
+                now_s, m.last_sent_s, self._resend_interval_s
+            ):
+                continue
+            env = self._sender.envelope(robot, TopicName.ORDER)
+            m.order = m.order.model_copy(
+                update={
+                    "headerId": env.header_id,
+                    "timestamp": env.timestamp,
+                    "version": env.version,
+                }
+            )
+            self._sender.send(robot, TopicName.ORDER, m.order)
+            m.last_sent_s = now_s
+            m.sends += 1
+            log.debug("mission %s: resent order %s (send %d)", m.spec.id, m.order_id, m.sends)
+            if m.sends >= _UNACKED_WARN_AFTER_SENDS and not m.warned_unacked:
+                m.warned_unacked = True
+                pending = [
+                    f"{e.errorType}: {e.errorDescription}"
+                    for e in (robot.state.errors if robot.state else [])
+                    if e.errorType in REJECTION_ERROR_TYPES
+                ]
+                log.warning(
+                    "mission %s: robot %s has not acknowledged order %s after %d sends%s",
+                    m.spec.id,
+                    robot.key,
+                    m.order_id,
+                    m.sends,
+                    f"; it reports {'; '.join(pending)}" if pending else "",
+                )
+
+    # -- instant actions
+
+    def _queue_instant(
+        self, robot: RobotRecord, action_type: str, purpose: Purpose, mission_id: str | None
+    ) -> str:
+        in_state = {a.actionId for a in robot.state.actionStates} if robot.state else set()
+        prefix = mission_id or robot.serial
+        while True:
+            self._instant_seq += 1
+            action_id = f"{prefix}:{action_type}:{self._instant_seq}"
+            # An id the robot already reports (from before a controller restart) would
+            # look acknowledged at once.
+            if action_id not in in_state:
+                break
+        self._instant.append(
+            _InstantRequest(robot.key, instant_action(action_type, action_id), purpose, mission_id)
+        )
+        log.info("robot %s: %s %s queued", robot.key, action_type, action_id)
+        return action_id
+
+    def _send_instant(self, now_s: float) -> None:
+        keep = []
+        for req in self._instant:
+            m = self._missions.get(req.mission_id) if req.mission_id else None
+            if m is not None and m.outcome.terminal and req.purpose in ("cancel", "pause"):
+                continue  # nothing left to cancel or pause
+            keep.append(req)
+            robot = self._registry.get(req.robot_key)
+            if robot is None or robot.availability != "online":
+                continue
+            if not _due(now_s, req.last_sent_s, self._resend_interval_s):
+                continue
+            env = self._sender.envelope(robot, TopicName.INSTANT_ACTIONS)
+            self._sender.send(
+                robot, TopicName.INSTANT_ACTIONS, build_instant_actions([req.action], env)
+            )
+            req.last_sent_s = now_s
+            req.sends += 1
+            log.log(
+                logging.INFO if req.sends == 1 else logging.DEBUG,
+                "robot %s: sent %s %s (send %d)",
+                robot.key,
+                req.action.actionType,
+                req.action.actionId,
+                req.sends,
+            )
+        self._instant = keep
+
+    # -- following a mission through the states
+
+    def _check_lost(self, now_s: float) -> None:
+        for m in self._missions.values():
+            if not m.running:
+                continue
+            robot = self._robot(m)
+            since = robot.unavailable_since_s
+            if robot.availability in ("offline", "stale") and since is not None:
+                away_s = now_s - since
+                if away_s >= self._lost_after_s - _EPSILON_S:
+                    self._end(
+                        m,
+                        MissionOutcome.ABORTED,
+                        f"robot lost: {robot.availability} for {away_s:.1f} s",
+                        now_s,
+                    )
+
+    def _track(self, m: _Mission, robot: RobotRecord, state: State, now_s: float) -> None:
+        assert m.order is not None
+        ours = state.orderId == m.order.orderId
+        if m.outcome == MissionOutcome.DISPATCHED:
+            if ours and state.orderUpdateId == m.order.orderUpdateId:
+                m.acknowledged_at_s = now_s
+                self._set(m, MissionOutcome.ACTIVE, f"acknowledged by {robot.key}")
+            else:
+                self._track_unacknowledged(m, state, now_s)
+                return
+        if not ours:
+            self._end(
+                m,
+                MissionOutcome.FAILED,
+                f"robot dropped the order: it reports orderId {state.orderId!r}",
+                now_s,
+            )
+            return
+        self._update_progress(m, state)
+        if m.cancel_action_id is not None:
+            cancel = self._action_status(state, m.cancel_action_id)
+            if cancel == ActionStatus.FINISHED:
+                self._end(m, MissionOutcome.ABORTED, "cancelled", now_s)
+                return
+            if cancel == ActionStatus.FAILED:
+                # The robot could not cancel (or its order had already ended): judge the
+                # order on its own from here.
+                m.cancel_action_id = None
+                m.cancel_requested = False
+                log.warning("mission %s: robot %s refused cancelOrder", m.spec.id, robot.key)
+                self._events.emit("mission", m.spec.id, "cancel refused by robot")
+        fatal = [e for e in state.errors if e.errorLevel == ErrorLevel.FATAL]
+        if fatal:
+            self._end(m, MissionOutcome.FAILED, f"robot fatal error: {_describe(fatal)}", now_s)
+            return
+        if m.cancel_action_id is None:
+            self._judge_end(m, state, now_s)
+
+    def _track_unacknowledged(self, m: _Mission, state: State, now_s: float) -> None:
+        rejection = self._rejection(m, state)
+        if rejection is not None:
+            self._end(m, MissionOutcome.FAILED, f"rejected by robot: {rejection}", now_s)
+            return
+        if m.cancel_action_id is not None:
+            cancel = self._action_status(state, m.cancel_action_id)
+            if cancel is not None and cancel in _TERMINAL_ACTION:
+                # FAILED means it had no order to cancel: ours never arrived (and is no
+                # longer resent).  Should it arrive late, _clean_orphan cancels it.
+                self._end(
+                    m, MissionOutcome.ABORTED, "cancelled before the robot accepted it", now_s
+                )
+                return
+        fatal = [e for e in state.errors if e.errorLevel == ErrorLevel.FATAL]
+        if fatal:
+            self._end(m, MissionOutcome.FAILED, f"robot fatal error: {_describe(fatal)}", now_s)
+
+    def _rejection(self, m: _Mission, state: State) -> str | None:
+        for e in state.errors:
+            if e.errorType not in REJECTION_ERROR_TYPES:
+                continue
+            order_refs = [
+                r.referenceValue for r in e.errorReferences if r.referenceKey == "orderId"
+            ]
+            if order_refs:
+                if m.order_id in order_refs:
+                    return _describe([e])
+                continue  # about some other order
+            if _error_key(e) not in m.errors_before:
+                log.info(
+                    "mission %s: attributing unreferenced %s to order %s (new since sent)",
+                    m.spec.id,
+                    e.errorType,
+                    m.order_id,
+                )
+                return _describe([e])
+        return None
+
+    def _update_progress(self, m: _Mission, state: State) -> None:
+        assert m.order is not None
+        total = len(m.order.nodes)
+        done = 0
+        seq = state.lastNodeSequenceId
+        if seq % 2 == 0 and seq // 2 < total and m.order.nodes[seq // 2].nodeId == state.lastNodeId:
+            done = seq // 2 + 1
+        if state.nodeStates:
+            # Only while the order runs: a cancelled order also has no nodeStates left.
+            done = max(done, total - len(state.nodeStates))
+        m.nodes_done = max(m.nodes_done, min(done, total))
+        for a in state.actionStates:
+            if a.actionId in m.actions:
+                m.action_status[a.actionId] = a.actionStatus
+                if a.resultDescription is not None:
+                    m.action_results[a.actionId] = a.resultDescription
+
+    def _judge_end(self, m: _Mission, state: State, now_s: float) -> None:
+        assert m.order is not None
+        if state.nodeStates or state.edgeStates:
+            return
+        statuses = [m.action_status.get(aid) for aid in m.actions]
+        if any(s not in _TERMINAL_ACTION for s in statuses):
+            return  # actions at the last node still running (or not yet reported)
+        failed = [
+            aid for aid, s in zip(m.actions, statuses, strict=True) if s == ActionStatus.FAILED
+        ]
+        if failed:
+            reason = "; ".join(
+                f"action {m.actions[aid].type} ({aid}) failed: "
+                f"{m.action_results.get(aid, 'no result description')}"
+                for aid in failed
+            )
+            self._end(m, MissionOutcome.FAILED, reason, now_s)
+            return
+        final = m.order.nodes[-1].nodeId
+        if state.lastNodeId != final:
+            self._end(
+                m,
+                MissionOutcome.FAILED,
+                f"order ended at node {state.lastNodeId!r}, not at its last node {final!r}",
+                now_s,
+            )
+            return
+        m.nodes_done = len(m.order.nodes)
+        self._end(m, MissionOutcome.COMPLETED, f"reached {final!r}, all actions finished", now_s)
+
+    def _clean_orphan(self, robot: RobotRecord, state: State) -> None:
+        owner = self._order_owner.get(state.orderId)
+        if owner is None or state.orderId in self._cleaned_orders:
+            return
+        m = self._missions[owner]
+        if m.outcome not in (MissionOutcome.FAILED, MissionOutcome.ABORTED):
+            return
+        executing = bool(state.nodeStates or state.edgeStates) or any(
+            a.actionId in m.actions and a.actionStatus not in _TERMINAL_ACTION
+            for a in state.actionStates
+        )
+        if executing:
+            self._cleaned_orders.add(state.orderId)
+            log.warning(
+                "robot %s still executes order %s of %s mission %s: cancelling it",
+                robot.key,
+                state.orderId,
+                m.outcome.value,
+                m.spec.id,
+            )
+            self._queue_instant(robot, "cancelOrder", "cleanup", None)
+
+    @staticmethod
+    def _action_status(state: State, action_id: str) -> ActionStatus | None:
+        for a in state.actionStates:
+            if a.actionId == action_id:
+                return a.actionStatus
+        return None
+
+
+def _describe(errors: Iterable[Error]) -> str:
+    return "; ".join(f"{e.errorType}: {e.errorDescription or 'no description'}" for e in errors)

@@ -1,0 +1,242 @@
+"""Turning a mission into VDA 5050 messages: pure functions, no bus, no clock.
+
+The caller supplies everything that varies per send (header id, timestamp, protocol
+version, robot identity), so the same inputs always give the same order.  An order:
+
+* starts at the robot's current node (see :func:`resolve_start_node`), because the first
+  node of an order must be trivially reachable (VDA 5050 section 6.6.1);
+* follows the shortest route through each step's node in turn (as
+  :meth:`missions.site.SiteMap.route_through` does, leg by leg so we know at which node
+  each step is reached);
+* numbers nodes 0, 2, 4, ... and edges 1, 3, 5, ... (section 6.6.2);
+* releases every node and edge (no horizon yet: horizon gating is future work);
+* attaches each step's actions to the node where that step is reached, with ids
+  ``f"{order_id}:{step}:{i}"`` that are unique within the order and deterministic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from drivers.errors import MissionError
+from drivers.vda5050.messages import (
+    Action,
+    ActionParameter,
+    AgvPosition,
+    BlockingType,
+    Edge,
+    InstantActions,
+    Node,
+    NodePosition,
+    Order,
+)
+from missions.mission import MissionAction, MissionSpec
+from missions.site import Edge as SiteEdge
+from missions.site import SiteMap
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The header fields of one outgoing message (section 6.4)."""
+
+    header_id: int
+    timestamp: str
+    """``YYYY-MM-DDTHH:mm:ss.ffZ`` (codec.format_timestamp)"""
+    version: str
+    manufacturer: str
+    serial: str
+
+
+def order_action_id(order_id: str, step: int, index: int) -> str:
+    """The actionId of the ``index``-th action of mission step ``step`` in order ``order_id``."""
+    return f"{order_id}:{step}:{index}"
+
+
+def resolve_start_node(
+    site: SiteMap,
+    last_node_id: str,
+    position: AgvPosition | None,
+    allowed_deviation_xy_m: float,
+) -> str:
+    """The node an order for this robot must start at.
+
+    The robot's ``lastNodeId`` when it is a node of ``site``; otherwise the node nearest to
+    its reported position, if the position is initialised, on ``site.map_id`` and within
+    ``allowed_deviation_xy_m`` metres of that node (so the robot counts it as reached).
+
+    Raises:
+        MissionError: when neither gives a node.
+    """
+    if last_node_id and site.has_node(last_node_id):
+        return last_node_id
+    if position is None or not position.positionInitialized:
+        where = "reports no initialised position"
+    elif position.mapId != site.map_id:
+        where = f"is on map {position.mapId!r}, not {site.map_id!r}"
+    else:
+        nearest = site.nearest_node(position.x, position.y)
+        distance_m = math.hypot(nearest.x - position.x, nearest.y - position.y)
+        if distance_m <= allowed_deviation_xy_m:
+            return nearest.id
+        where = (
+            f"is {distance_m:.2f} m from the nearest node {nearest.id!r} "
+            f"(allowed deviation {allowed_deviation_xy_m:.2f} m)"
+        )
+    if last_node_id:
+        last = f"lastNodeId {last_node_id!r} is not on site map {site.map_id!r}"
+    else:
+        last = "it reports no lastNodeId"
+    raise MissionError(f"cannot find the robot's start node: {last} and it {where}")
+
+
+def plan_route(
+    mission: MissionSpec, site: SiteMap, start_node_id: str
+) -> tuple[list[str], list[int]]:
+    """(route node ids from ``start_node_id``, route index at which each step is reached).
+
+    Raises:
+        MissionError: a node is unknown or a leg has no route.
+    """
+    if not site.has_node(start_node_id):
+        raise MissionError(
+            f"mission {mission.id!r}: start node {start_node_id!r} is not on site map "
+            f"{site.map_id!r}"
+        )
+    route = [start_node_id]
+    reached_at: list[int] = []
+    for i, step in enumerate(mission.steps):
+        if not site.has_node(step.node):
+            raise MissionError(
+                f"mission {mission.id!r}: steps.{i}.node {step.node!r} is not on site map "
+                f"{site.map_id!r}"
+            )
+        leg = site.shortest_path(route[-1], step.node)
+        if leg is None:
+            raise MissionError(
+                f"mission {mission.id!r}: no route from {route[-1]!r} to steps.{i}.node "
+                f"{step.node!r} on site map {site.map_id!r}"
+            )
+        # A step on the node we are already at adds no leg: its actions join that node.
+        route.extend(leg[1:])
+        reached_at.append(len(route) - 1)
+    return route, reached_at
+
+
+def _site_edge(site: SiteMap, start: str, end: str) -> SiteEdge | None:
+    for e in site.edges:
+        if (e.start, e.end) == (start, end) or (
+            not e.directed and (e.start, e.end) == (end, start)
+        ):
+            return e
+    return None
+
+
+def to_wire_action(action: MissionAction, action_id: str) -> Action:
+    return Action(
+        actionType=action.type,
+        actionId=action_id,
+        blockingType=BlockingType(action.blocking),
+        actionDescription=action.description,
+        actionParameters=[ActionParameter(key=k, value=v) for k, v in action.params.items()],
+    )
+
+
+def _wrap_angle(theta_rad: float) -> float:
+    """Same orientation, within [-pi, pi] as the order schema demands."""
+    return max(-math.pi, min(math.pi, math.remainder(theta_rad, 2 * math.pi)))
+
+
+def build_order(
+    mission: MissionSpec,
+    site: SiteMap,
+    start_node_id: str,
+    order_id: str,
+    *,
+    version: str,
+    manufacturer: str,
+    serial: str,
+    header_id: int,
+    timestamp: str,
+    allowed_deviation_xy_m: float,
+) -> Order:
+    """The VDA 5050 order (orderUpdateId 0) that runs ``mission`` from ``start_node_id``.
+
+    Raises:
+        MissionError: unknown node, no route, or a value the wire format cannot carry.
+    """
+    route, reached_at = plan_route(mission, site, start_node_id)
+    actions_at: list[list[Action]] = [[] for _ in route]
+    for step_no, (step, idx) in enumerate(zip(mission.steps, reached_at, strict=True)):
+        for i, action in enumerate(step.actions):
+            actions_at[idx].append(to_wire_action(action, order_action_id(order_id, step_no, i)))
+    try:
+        nodes = []
+        for i, node_id in enumerate(route):
+            site_node = site.node(node_id)
+            nodes.append(
+                Node(
+                    nodeId=node_id,
+                    sequenceId=2 * i,
+                    released=True,
+                    actions=actions_at[i],
+                    nodePosition=NodePosition(
+                        x=float(site_node.x),
+                        y=float(site_node.y),
+                        theta=None if site_node.theta is None else _wrap_angle(site_node.theta),
+                        mapId=site.map_id,
+                        allowedDeviationXY=allowed_deviation_xy_m,
+                    ),
+                )
+            )
+        edges = []
+        for i, (a, b) in enumerate(itertools.pairwise(route)):
+            site_edge = _site_edge(site, a, b)
+            edges.append(
+                Edge(
+                    edgeId=site.edge_id(a, b),
+                    sequenceId=2 * i + 1,
+                    released=True,
+                    startNodeId=a,
+                    endNodeId=b,
+                    actions=[],
+                    maxSpeed=None if site_edge is None else site_edge.max_speed_m_s,
+                )
+            )
+        return Order(
+            headerId=header_id,
+            timestamp=timestamp,
+            version=version,
+            manufacturer=manufacturer,
+            serialNumber=serial,
+            orderId=order_id,
+            orderUpdateId=0,
+            nodes=nodes,
+            edges=edges,
+        )
+    except ValidationError as exc:
+        raise MissionError(f"mission {mission.id!r}: cannot encode as an order: {exc}") from exc
+
+
+def instant_action(action_type: str, action_id: str) -> Action:
+    """A parameterless control instant action (cancelOrder, startPause, ...).
+
+    blockingType NONE: these are commands about the robot's mode, and must take effect
+    while other actions run rather than queue behind them.
+    """
+    return Action(actionType=action_type, actionId=action_id, blockingType=BlockingType.NONE)
+
+
+def build_instant_actions(actions: Sequence[Action], envelope: Envelope) -> InstantActions:
+    return InstantActions(
+        headerId=envelope.header_id,
+        timestamp=envelope.timestamp,
+        version=envelope.version,
+        manufacturer=envelope.manufacturer,
+        serialNumber=envelope.serial,
+        actions=list(actions),
+    )

@@ -1,0 +1,258 @@
+"""The :class:`Controller` facade: VDA 5050 master control for one site and one fleet.
+
+Wires the registry (what robots report), the dispatcher (missions -> orders -> outcomes)
+and the heartbeat onto one :class:`drivers.bus.Bus` and one :class:`missions.clock.Clock`.
+It has no thread of its own: ``step()`` drains the inbox, handles every message, does the
+periodic work for the current clock time and publishes (see ``docs/architecture.md``).
+
+Public methods take an internal lock, so a REST API thread may call ``submit``/``cancel``
+/``missions()`` while another thread steps the controller.  Instant actions requested by
+those calls are sent by the next ``step()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from controller.dispatcher import Dispatcher, MissionStatus
+from controller.events import ControllerEvent, EventEmitter, EventListener
+from controller.heartbeat import Heartbeat, controller_will
+from controller.orders import Envelope
+from controller.registry import (
+    Ingested,
+    Registry,
+    Rejection,
+    RobotRecord,
+    RobotStatus,
+)
+from drivers.bus import Bus, Inbox, Message
+from drivers.errors import MissionError
+from drivers.vda5050.codec import encode, format_timestamp
+from drivers.vda5050.messages import State, VdaMessage
+from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
+from missions.clock import Clock
+from missions.fleet import RobotRef
+from missions.mission import MissionSpec
+from missions.site import SiteMap
+
+log = logging.getLogger(__name__)
+
+# The facade's whole public surface, importable from here or from ``controller``.
+__all__ = [
+    "Controller",
+    "ControllerEvent",
+    "ControllerSettings",
+    "MissionStatus",
+    "RobotStatus",
+    "controller_will",
+]
+
+REASON_INTERNAL = "internal error"
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    interface: str = "uagv"
+    controller_id: str = "hazfleet"
+    admit_unknown: bool = False
+    """robots not in the fleet list are ignored (logged once) unless True"""
+    heartbeat_interval_s: float = 1.0
+    stale_after_s: float = 3.0
+    """no state for this long -> robot "stale" """
+    lost_after_s: float = 30.0
+    """offline/stale this long with an active mission -> mission aborted "robot lost" """
+    resend_interval_s: float = 1.0
+    """resend an unacknowledged order / instant action this often"""
+    allowed_deviation_xy_m: float = 0.5
+    """nodePosition.allowedDeviationXY of every order node, and how far a robot with no
+    lastNodeId may be from a node to start an order there"""
+
+
+class _Outbox:
+    """The dispatcher's Sender: headers, topics, QoS and encoding for messages to robots."""
+
+    def __init__(self, bus: Bus, clock: Clock, registry: Registry, interface: str) -> None:
+        self._bus = bus
+        self._clock = clock
+        self._registry = registry
+        self._interface = interface
+
+    def envelope(self, robot: RobotRecord, topic: TopicName) -> Envelope:
+        return Envelope(
+            header_id=robot.headers.next(topic.value),
+            timestamp=format_timestamp(self._clock.now()),
+            version=self._registry.version_for(robot),
+            manufacturer=robot.manufacturer,
+            serial=robot.serial,
+        )
+
+    def send(self, robot: RobotRecord, topic: TopicName, message: VdaMessage) -> None:
+        qos, retain = TOPIC_QOS_RETAIN[topic]
+        where = Topic(self._interface, robot.manufacturer, robot.serial, topic.value)
+        self._bus.publish(str(where), encode(message), qos, retain)
+
+
+class Controller:
+    """Master control: fleet registry, dispatcher and heartbeat, stepped by its owner."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        clock: Clock,
+        site: SiteMap,
+        fleet: Sequence[RobotRef],
+        settings: ControllerSettings = ControllerSettings(),
+        *,
+        on_event: EventListener | None = None,
+    ) -> None:
+        self._bus = bus
+        self._clock = clock
+        self._settings = settings
+        self._lock = threading.RLock()
+        self._inbox = Inbox()
+        self._events = EventEmitter(clock, on_event)
+        self._registry = Registry(
+            fleet,
+            interface=settings.interface,
+            stale_after_s=settings.stale_after_s,
+            admit_unknown=settings.admit_unknown,
+        )
+        self._dispatcher = Dispatcher(
+            site,
+            self._registry,
+            _Outbox(bus, clock, self._registry, settings.interface),
+            self._events,
+            resend_interval_s=settings.resend_interval_s,
+            lost_after_s=settings.lost_after_s,
+            allowed_deviation_xy_m=settings.allowed_deviation_xy_m,
+        )
+        self._heartbeat = Heartbeat(
+            bus, clock, settings.interface, settings.controller_id, settings.heartbeat_interval_s
+        )
+        self.messages_rejected: Counter[str] = self._registry.rejected
+        """reason -> count of received messages the controller refused"""
+        self._running = False
+        self._subscribed = False
+
+    # ----------------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Subscribe to the robots' state, connection and factsheet topics; heartbeat ONLINE."""
+        with self._lock:
+            if self._running:
+                return
+            if not self._subscribed:  # a restart after shutdown() keeps the subscriptions
+                for name in (TopicName.CONNECTION, TopicName.FACTSHEET, TopicName.STATE):
+                    qos, _ = TOPIC_QOS_RETAIN[name]
+                    self._bus.subscribe(
+                        Topic.filter(self._settings.interface, name.value), self._inbox, qos
+                    )
+                self._subscribed = True
+            self._heartbeat.start()
+            self._running = True
+            log.info(
+                "controller %s started on interface %s",
+                self._settings.controller_id,
+                self._settings.interface,
+            )
+
+    def step(self) -> None:
+        """Handle what arrived, then do the periodic work for the clock's current time.
+
+        Does nothing before start() or after shutdown().
+        """
+        with self._lock:
+            if not self._running:
+                return
+            for message in self._inbox.drain():
+                self._handle(message)
+            now_s = self._clock.monotonic()
+            for change in self._registry.refresh(now_s):
+                self._events.emit("robot", change.robot.key, change.new)
+            self._dispatcher.tick(now_s)
+            self._heartbeat.tick()
+
+    def shutdown(self) -> None:
+        """Heartbeat OFFLINE (robots pause themselves); stop stepping."""
+        with self._lock:
+            if not self._running:
+                return
+            self._heartbeat.stop()
+            self._running = False
+            log.info("controller %s shut down", self._settings.controller_id)
+
+    # ----------------------------------------------------------------------- commands
+
+    def submit(self, mission: MissionSpec) -> None:
+        """Queue a mission.
+
+        Raises:
+            MissionError: unknown step node, no route between steps, robot not in the
+                fleet, or duplicate mission id.
+        """
+        with self._lock:
+            self._dispatcher.submit(mission, self._clock.monotonic())
+
+    def cancel(self, mission_id: str) -> None:
+        """cancelOrder; the mission becomes ABORTED when the robot confirms.
+
+        Raises:
+            MissionError: unknown or already ended mission.
+        """
+        with self._lock:
+            self._dispatcher.cancel(mission_id, self._clock.monotonic())
+
+    def pause(self, mission_id: str) -> None:
+        """startPause to the mission's robot.  Raises MissionError if it is not running."""
+        with self._lock:
+            self._dispatcher.pause(mission_id)
+
+    def resume(self, mission_id: str) -> None:
+        """stopPause to the mission's robot.  Raises MissionError if it never had one."""
+        with self._lock:
+            self._dispatcher.resume(mission_id)
+
+    def request_factsheet(self, serial: str) -> None:
+        """factsheetRequest to the robot with this serial number.
+
+        Raises:
+            MissionError: no (or more than one) robot with that serial number.
+        """
+        with self._lock:
+            matches = self._registry.by_serial(serial)
+            if len(matches) != 1:
+                problem = "is not in the fleet" if not matches else "is ambiguous"
+                raise MissionError(f"robot {serial!r} {problem}")
+            self._dispatcher.request_factsheet(matches[0])
+
+    # ----------------------------------------------------------------------- queries
+
+    def missions(self) -> list[MissionStatus]:
+        with self._lock:
+            return self._dispatcher.statuses()
+
+    def robots(self) -> list[RobotStatus]:
+        with self._lock:
+            return [self._registry.status(r) for r in self._registry.records()]
+
+    # ----------------------------------------------------------------------- internals
+
+    def _handle(self, message: Message) -> None:
+        now_s = self._clock.monotonic()
+        try:
+            result = self._registry.ingest(message, now_s)
+            if isinstance(result, Rejection):
+                self._events.emit("protocol", result.topic, f"{result.reason}: {result.detail}")
+            elif isinstance(result, Ingested):
+                if isinstance(result.message, State):
+                    self._dispatcher.on_state(result.robot, result.message, now_s)
+                elif result.name == TopicName.FACTSHEET:
+                    self._dispatcher.on_factsheet(result.robot)
+        except Exception:
+            # A bug triggered by one message must not stop supervision of the fleet.
+            self.messages_rejected[REASON_INTERNAL] += 1
+            log.exception("internal error while handling a message on %s", message.topic)
