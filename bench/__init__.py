@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` runs them all and prints a Markdown table of results."""

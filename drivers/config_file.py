@@ -1,0 +1,70 @@
+"""Loading YAML files into pydantic models with one clear error per problem.
+
+Every config and scenario file goes through :func:`load_model`: a YAML syntax error, a
+missing file or a validation error becomes one :class:`~drivers.errors.ConfigError`
+naming the file, the field path (``robots.0.serial``) and the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from drivers.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def validation_to_config_error(source: str, err: ValidationError) -> ConfigError:
+    """The first pydantic error as a ConfigError; the count of the rest is appended."""
+    errors = err.errors(include_url=False)
+    first = errors[0]
+    problem = str(first["msg"]).removeprefix("Value error, ")
+    path = field_path(tuple(first["loc"]))
+    # A model_validator that raises "sub.path: problem" carries its own path in the message.
+    if first["type"] == "value_error":
+        sub, sep, rest = problem.partition(": ")
+        if sep and sub and " " not in sub:
+            path = f"{path}.{sub}" if path else sub
+            problem = rest
+    if "input" in first and first["type"] in ("extra_forbidden",):
+        problem = "unknown field (check the spelling)"
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return ConfigError(source, path, problem)
+
+
+def load_yaml(path: Path) -> Any:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(source, "", "file not found") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(source, "", f"cannot read file: {e}") from e
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(source, where, f"invalid YAML: {problem}") from e
+
+
+def load_model(path: Path, model: type[M]) -> M:
+    data = load_yaml(path)
+    if data is None:
+        raise ConfigError(str(path), "", "file is empty")
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "", "expected a mapping at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise validation_to_config_error(str(path), e) from e

@@ -1,0 +1,5 @@
+import sys
+
+from hazfleet.cli import main
+
+sys.exit(main())

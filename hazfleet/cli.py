@@ -1,0 +1,181 @@
+"""The ``hazfleet`` console script.
+
+Exit codes: 0 success; 1 the drill ran and its success criteria did not hold;
+2 bad command line, config or scenario; 3 the broker could not be reached or started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.console import Console
+
+from drivers.broker import EmbeddedBroker
+from drivers.config_file import validation_to_config_error
+from drivers.errors import ConfigError, HazfleetError, TransportError
+from drivers.mqtt import MqttSettings, parse_broker_url
+from hazfleet import __version__, paths
+from hazfleet.config import HazfleetConfig, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TRANSPORT = 0, 1, 2, 3
+
+log = logging.getLogger("hazfleet")
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--speed: expected a number or 'max', got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--speed: must be positive, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hazfleet", description="Send robots, not people, into danger."
+    )
+    p.add_argument("--version", action="version", version=f"hazfleet {__version__}")
+    p.add_argument(
+        "--config", help="main config file (default: $HAZFLEET_CONFIG or config/hazfleet.yaml)"
+    )
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("drill", help="run a simulated drill end to end over MQTT")
+    d.add_argument(
+        "scenario", nargs="?", help="bundled drill name or YAML path (default from config)"
+    )
+    d.add_argument("--broker", help="'embedded' or mqtt://host:port (default from config)")
+    d.add_argument(
+        "--speed",
+        type=_speed,
+        default=argparse.SUPPRESS,
+        help="simulated seconds per wall second, or 'max'",
+    )
+    d.add_argument("--seed", type=int, default=None, help="random seed (default from config)")
+    d.add_argument("--report", help="folder for summary.json (default: <report_dir>/<scenario>)")
+    d.add_argument("--quiet", action="store_true", help="no live progress")
+    return p
+
+
+def _broker_label(url: str, broker: EmbeddedBroker | None) -> str:
+    return f"embedded ({broker.kind}) {broker.url}" if broker is not None else url
+
+
+def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> int:
+    # imported here so that `hazfleet --help` stays fast
+    from hazfleet.progress import ProgressView
+    from simulator.drill import DrillRunner
+    from simulator.scenario import load_scenario
+
+    scenario_path = paths.scenario_file(args.scenario or cfg.drill.scenario)
+    scenario = load_scenario(scenario_path)
+    seed = cfg.drill.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise ConfigError("--seed", "", "must be zero or positive")
+    speed = (
+        args.speed
+        if "speed" in args
+        else (None if cfg.drill.speed == "max" else float(cfg.drill.speed))
+    )
+    url = args.broker or cfg.broker.url
+    report_dir = Path(args.report) if args.report else Path(cfg.drill.report_dir) / scenario.name
+
+    # credentials and TLS files come from the config; the URL may be overridden
+    try:
+        mqtt = MqttSettings.model_validate({**cfg.broker.model_dump(), "url": url})
+    except ValidationError as e:
+        raise validation_to_config_error("--broker", e) from e
+    broker: EmbeddedBroker | None = None
+    if url == "embedded":
+        broker = EmbeddedBroker()
+        broker.start()
+        host, port = broker.host, broker.port
+    else:
+        host, port, _tls = parse_broker_url(url)
+    try:
+        speed_text = "max" if speed is None else f"{speed:g}×"
+        console.print(
+            f"drill [bold]{scenario.name}[/] · seed {seed} · speed {speed_text} · "
+            f"broker {_broker_label(url, broker)}",
+            highlight=False,
+        )
+        with ProgressView(console) as view:
+            runner = DrillRunner(
+                scenario,
+                host,
+                port,
+                broker_label=_broker_label(url, broker),
+                seed=seed,
+                speed=speed,
+                mqtt=mqtt,
+                controller_settings=cfg.controller.settings(scenario.interface),
+                on_progress=None if args.quiet else view,
+            )
+            result = runner.run()
+    finally:
+        if broker is not None:
+            broker.stop()
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = report_dir / "summary.json"
+    tmp = summary_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(summary_path)  # never leave a half-written summary behind
+    verdict = "[green]PASSED[/]" if result.passed else "[red]FAILED[/]"
+    console.print(
+        f"drill {scenario.name}: {verdict} in {result.sim_seconds:.1f} simulated s "
+        f"({result.wall_seconds:.1f} wall s); summary: {summary_path}",
+        highlight=False,
+    )
+    for f in result.failures:
+        console.print(f"  [red]✗[/] {f}", highlight=False)
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = (
+        logging.WARNING
+        if args.verbose == 0
+        else logging.INFO
+        if args.verbose == 1
+        else logging.DEBUG
+    )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        cfg = load_config(paths.config_file(args.config))
+        if args.command == "drill":
+            return _drill(args, cfg, console)
+    except ConfigError as e:
+        console.print(f"[red]error:[/] {e}", highlight=False)
+        return EXIT_USAGE
+    except TransportError as e:
+        console.print(f"[red]broker error:[/] {e}", highlight=False)
+        return EXIT_TRANSPORT
+    except HazfleetError as e:
+        console.print(f"[red]error:[/] {e}", highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.print("interrupted", highlight=False)
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

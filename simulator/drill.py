@@ -1,0 +1,332 @@
+"""The drill runner: a controller and simulated robots, lock-stepped over a real broker.
+
+One :class:`~missions.clock.FakeClock` is shared by every component.  Each tick the
+runner advances it by ``tick_s``, steps the controller and every robot, then waits at the
+delivery barrier (:mod:`simulator.delivery`) until all that was published has arrived.
+``speed`` only decides how long the runner sleeps between ticks (``None``: not at all),
+so a seed gives the same outcome at any speed and on any load.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from controller.events import ControllerEvent
+from controller.service import (
+    Controller,
+    ControllerSettings,
+    MissionStatus,
+    RobotStatus,
+    controller_will,
+)
+from drivers.errors import TransportError
+from drivers.mqtt import MqttSettings, MqttTransport
+from missions.clock import FakeClock
+from missions.fleet import RobotRef
+from missions.mission import MissionOutcome
+from simulator.delivery import DeliveryTracker, TrackedBus
+from simulator.robot import SimRobot, SimRobotSpec, robot_will
+from simulator.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+BARRIER_TIMEOUT_S = 5.0
+"""wall seconds to wait for one tick's messages before counting them lost"""
+
+
+@dataclass(frozen=True)
+class DrillProgress:
+    sim_s: float
+    missions: list[MissionStatus]
+    robots: list[RobotStatus]
+    events: list[ControllerEvent]
+
+
+@dataclass
+class DrillResult:
+    scenario: str
+    seed: int
+    broker: str
+    passed: bool
+    failures: list[str]
+    missions: list[MissionStatus]
+    robots: list[RobotStatus]
+    expected: dict[str, MissionOutcome]
+    sim_seconds: float
+    wall_seconds: float
+    messages_lost: int
+    messages_rejected: dict[str, int]
+    events: list[ControllerEvent] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The stable ``summary.json`` format (documented in docs/drills.md)."""
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "broker": self.broker,
+            "passed": self.passed,
+            "failures": self.failures,
+            "missions": [
+                {
+                    "id": m.id,
+                    "robot": m.robot,
+                    "outcome": m.outcome.value,
+                    "expected": self.expected[m.id].value if m.id in self.expected else None,
+                    "reason": m.reason,
+                    "nodes_done": m.nodes_done,
+                    "nodes_total": m.nodes_total,
+                    "actions_finished": m.actions_finished,
+                    "actions_total": m.actions_total,
+                    "action_results": dict(m.action_results),
+                }
+                for m in self.missions
+            ],
+            "robots": [
+                {
+                    "serial": r.serial,
+                    "manufacturer": r.manufacturer,
+                    "version": r.version,
+                    "availability": r.availability,
+                    "connection": r.connection.value if r.connection else None,
+                    "last_node_id": r.last_node_id,
+                    "x_m": r.x_m,
+                    "y_m": r.y_m,
+                    "battery_pct": r.battery_pct,
+                    "driving": r.driving,
+                    "paused": r.paused,
+                    "errors": list(r.errors),
+                }
+                for r in self.robots
+            ],
+            "sim_seconds": round(self.sim_seconds, 3),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "messages": {"lost": self.messages_lost, "rejected": self.messages_rejected},
+        }
+
+
+class DrillRunner:
+    def __init__(
+        self,
+        scenario: Scenario,
+        host: str,
+        port: int,
+        *,
+        broker_label: str,
+        seed: int = 0,
+        speed: float | None = None,
+        mqtt: MqttSettings | None = None,
+        controller_settings: ControllerSettings | None = None,
+        on_progress: Callable[[DrillProgress], None] | None = None,
+        progress_every_s: float = 1.0,
+        wall_start_epoch_s: float | None = None,
+    ) -> None:
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be positive (or None for as fast as possible)")
+        self.scenario = scenario
+        self._host, self._port = host, port
+        self._broker_label = broker_label
+        self.seed = seed
+        self.speed = speed
+        self._mqtt = mqtt
+        base = controller_settings or ControllerSettings()
+        self._settings = ControllerSettings(**{**base.__dict__, "interface": scenario.interface})
+        self._on_progress = on_progress
+        self._progress_every_s = progress_every_s
+        epoch = time.time() if wall_start_epoch_s is None else wall_start_epoch_s
+        self.clock = FakeClock(start_epoch_s=epoch)
+        self.tracker = DeliveryTracker()
+        self._transports: list[MqttTransport] = []
+        self._buses: list[TrackedBus] = []
+        self._events: list[ControllerEvent] = []
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def _transport(self, client_id: str, will: Any) -> TrackedBus:
+        t = MqttTransport(
+            self._host,
+            self._port,
+            client_id=client_id,
+            settings=self._mqtt,
+            will=will,
+            seed=self.seed,
+        )
+        t.connect()
+        self._transports.append(t)
+        bus = TrackedBus(t, self.tracker, held=True)
+        self._buses.append(bus)
+        return bus
+
+    def _build(self) -> tuple[Controller, list[SimRobot]]:
+        sc = self.scenario
+        iface = sc.interface
+        fleet = [RobotRef(manufacturer=r.manufacturer, serial=r.serial) for r in sc.robots]
+        cbus = self._transport(
+            f"{self._settings.controller_id}-{self.seed}-{id(self):x}",
+            controller_will(iface, self._settings.controller_id, self.clock),
+        )
+        controller = Controller(
+            cbus, self.clock, sc.site, fleet, self._settings, on_event=self._events.append
+        )
+        robots: list[SimRobot] = []
+        for i, entry in enumerate(sc.robots):
+            kwargs: dict[str, Any] = {
+                "manufacturer": entry.manufacturer,
+                "serial": entry.serial,
+                "start_node": entry.start_node,
+                "max_speed_m_s": entry.max_speed_m_s,
+                "battery_capacity_wh": entry.battery_capacity_wh,
+                "start_battery_pct": entry.start_battery_pct,
+                "version": entry.version,
+            }
+            if entry.actions is not None:
+                kwargs["actions"] = tuple(entry.actions)
+            spec = SimRobotSpec(**kwargs)
+            rbus = self._transport(
+                f"{entry.manufacturer}-{entry.serial}-{id(self):x}",
+                robot_will(spec, iface, self.clock),
+            )
+            rng = np.random.default_rng([self.seed, i])
+            robots.append(SimRobot(spec, sc.site, rbus, self.clock, interface=iface, rng=rng))
+        return controller, robots
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self) -> DrillResult:
+        wall0 = time.monotonic()
+        sc = self.scenario
+        controller, robots = self._build()
+        try:
+            controller.start()
+            for r in robots:
+                r.start()
+            self._release_start_messages()
+            sim_s = self._loop(controller, robots, wall0)
+            # the final picture is taken before the goodbyes turn every robot OFFLINE
+            result = self._result(
+                controller,
+                sim_s,
+                time.monotonic() - wall0,
+                timed_out=sim_s >= sc.success.timeout_s,
+            )
+        finally:
+            self._shutdown(controller, robots)
+        result.wall_seconds = time.monotonic() - wall0
+        return result
+
+    def _loop(self, controller: Controller, robots: list[SimRobot], wall0: float) -> float:
+        sc = self.scenario
+        pending = sorted(sc.missions, key=lambda m: m.at_s)
+        sim_s = 0.0
+        next_progress = 0.0
+        ticks = 0
+        while True:
+            while pending and pending[0].at_s <= sim_s + 1e-9:
+                controller.submit(sc.mission_spec(pending.pop(0)))
+            # Two phases per tick, each closed by the delivery barrier: what the controller
+            # sends in this tick reaches the robots before they step, and what the robots
+            # send reaches the controller before its next step.  Without the first barrier
+            # a robot would see an order in this tick or the next depending on the load.
+            controller.step()
+            self._barrier()
+            for r in robots:
+                r.step()
+            self._barrier()
+            if sim_s >= next_progress:
+                self._progress(sim_s, controller)
+                next_progress += self._progress_every_s
+            if not pending and all(m.outcome.terminal for m in controller.missions()):
+                break
+            if sim_s >= sc.success.timeout_s:
+                break
+            ticks += 1
+            sim_s = round(ticks * sc.tick_s, 9)
+            self.clock.advance(sc.tick_s)
+            if self.speed is not None:
+                lag = wall0 + sim_s / self.speed - time.monotonic()
+                if lag > 0:
+                    time.sleep(lag)
+        self._progress(sim_s, controller)
+        return sim_s
+
+    def _release_start_messages(self) -> None:
+        for t in self._transports:
+            if not t.wait_subscribed(BARRIER_TIMEOUT_S):
+                raise TransportError(f"broker did not acknowledge subscriptions of {t.client_id}")
+        for b in self._buses:
+            b.release()
+        self._barrier()
+
+    def _barrier(self) -> None:
+        if not self.tracker.wait_idle(BARRIER_TIMEOUT_S):
+            log.warning(
+                "drill: messages did not arrive within %.1f s: %s",
+                BARRIER_TIMEOUT_S,
+                self.tracker.lost_topics[-5:],
+            )
+
+    def _progress(self, sim_s: float, controller: Controller) -> None:
+        if self._on_progress is not None:
+            events, self._events[:] = list(self._events), []
+            self._on_progress(
+                DrillProgress(sim_s, controller.missions(), controller.robots(), events)
+            )
+
+    def _shutdown(self, controller: Controller, robots: list[SimRobot]) -> None:
+        for r in robots:
+            try:
+                r.shutdown()
+            except Exception:  # a failed goodbye must not hide the drill's result
+                log.exception("drill: robot shutdown failed")
+        try:
+            controller.shutdown()
+        except Exception:
+            log.exception("drill: controller shutdown failed")
+        self._barrier()  # let the OFFLINE goodbyes reach the broker before disconnecting
+        for t in self._transports:
+            t.close()
+
+    def _result(
+        self, controller: Controller, sim_s: float, wall_s: float, *, timed_out: bool
+    ) -> DrillResult:
+        sc = self.scenario
+        missions = controller.missions()
+        expected = {m.id: m.expect for m in sc.missions}
+        failures: list[str] = []
+        if timed_out:
+            failures.append(f"drill did not end within {sc.success.timeout_s:g} simulated s")
+        by_id = {m.id: m for m in missions}
+        for mid, want in expected.items():
+            got = by_id.get(mid)
+            if got is None:
+                failures.append(f"mission {mid}: never submitted")
+            elif got.outcome != want:
+                why = f" ({got.reason})" if got.reason else ""
+                failures.append(f"mission {mid}: {got.outcome.value}, expected {want.value}{why}")
+        rejected = dict(controller.messages_rejected)
+        if sum(rejected.values()) > sc.success.max_rejected_messages:
+            failures.append(
+                f"controller rejected {sum(rejected.values())} messages "
+                f"(allowed {sc.success.max_rejected_messages}): {rejected}"
+            )
+        if self.tracker.lost:
+            failures.append(f"{self.tracker.lost} messages were lost on the broker")
+        return DrillResult(
+            scenario=sc.name,
+            seed=self.seed,
+            broker=self._broker_label,
+            passed=not failures,
+            failures=failures,
+            missions=missions,
+            robots=controller.robots(),
+            expected=expected,
+            sim_seconds=sim_s,
+            wall_seconds=wall_s,
+            messages_lost=self.tracker.lost,
+            messages_rejected=rejected,
+        )

@@ -1,0 +1,86 @@
+"""Drill scenarios: a site, a fleet of simulated robots, missions on a timeline, and the
+criteria that decide whether the drill passed.  Loaded from ``config/drills/*.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from drivers.config_file import load_model
+from missions.fleet import SERIAL_PATTERN
+from missions.mission import MissionOutcome, MissionSpec
+from missions.site import SiteMap
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RobotEntry(_Strict):
+    serial: str = Field(min_length=1, pattern=SERIAL_PATTERN)
+    manufacturer: str = Field(default="hazfleet-sim", min_length=1, pattern=SERIAL_PATTERN)
+    start_node: str
+    max_speed_m_s: float = Field(default=1.0, gt=0, le=10)
+    battery_capacity_wh: float = Field(default=500.0, gt=0)
+    start_battery_pct: float = Field(default=100.0, ge=0, le=100)
+    version: str = Field(default="2.1.0", pattern=r"^2\.[01]\.\d+$")
+    actions: list[str] | None = None
+    """action types it can do; None gives the simulator's full default set"""
+
+
+class ScheduledMission(MissionSpec):
+    at_s: float = Field(default=0.0, ge=0)
+    """simulated seconds after the drill starts at which the mission is submitted"""
+    expect: MissionOutcome = MissionOutcome.COMPLETED
+    """the outcome this drill expects (a drill may test that a failure is reported)"""
+
+
+class Criteria(_Strict):
+    timeout_s: float = Field(default=600.0, gt=0)
+    """simulated seconds; a drill that has not ended by then fails"""
+    max_rejected_messages: int = Field(default=0, ge=0)
+    """malformed or refused messages the controller may see before the drill fails"""
+
+
+class Scenario(_Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    interface: str = Field(default="uagv", pattern=r"^[A-Za-z0-9_.:\-]+$")
+    tick_s: float = Field(default=0.1, gt=0, le=1.0)
+    """simulated seconds per step of the lock-stepped drill"""
+    site: SiteMap
+    robots: list[RobotEntry] = Field(min_length=1)
+    missions: list[ScheduledMission] = Field(default_factory=list)
+    success: Criteria = Criteria()
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Scenario:
+        serials: set[str] = set()
+        for i, r in enumerate(self.robots):
+            if r.serial in serials:
+                raise ValueError(f"robots.{i}.serial: duplicate serial {r.serial!r}")
+            serials.add(r.serial)
+            if not self.site.has_node(r.start_node):
+                raise ValueError(f"robots.{i}.start_node: no node {r.start_node!r} on the site")
+        ids: set[str] = set()
+        for i, m in enumerate(self.missions):
+            if m.id in ids:
+                raise ValueError(f"missions.{i}.id: duplicate mission id {m.id!r}")
+            ids.add(m.id)
+            if m.robot is not None and m.robot not in serials:
+                raise ValueError(f"missions.{i}.robot: no robot {m.robot!r} in this scenario")
+            for j, step in enumerate(m.steps):
+                if not self.site.has_node(step.node):
+                    raise ValueError(
+                        f"missions.{i}.steps.{j}.node: no node {step.node!r} on the site"
+                    )
+        return self
+
+    def mission_spec(self, m: ScheduledMission) -> MissionSpec:
+        return MissionSpec.model_validate(m.model_dump(exclude={"at_s", "expect"}))
+
+
+def load_scenario(path: Path) -> Scenario:
+    return load_model(path, Scenario)
