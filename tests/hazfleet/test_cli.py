@@ -119,7 +119,8 @@ def test_failed_drill_exits_1(tmp_path: Path) -> None:
     ("content", "expected"),
     [
         (
-            "name: x\nsite: {nodes: [{id: a, x: 0, y: 0}]}\nrobots: [{serial: r1, start_node: b}]\n",
+            "name: x\nsite: {nodes: [{id: a, x: 0, y: 0}]}\n"
+            "robots: [{serial: r1, start_node: b}]\n",
             "robots.0.start_node: no node 'b' on the site",
         ),
         (
