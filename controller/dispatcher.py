@@ -57,6 +57,7 @@ from controller.orders import (
     build_instant_actions,
     build_order,
     instant_action,
+    off_node_position,
     order_action_id,
     plan_route,
     resolve_start_node,
@@ -471,6 +472,9 @@ class Dispatcher:
                 header_id=env.header_id,
                 timestamp=env.timestamp,
                 allowed_deviation_xy_m=self._deviation_m,
+                rejoin_from=off_node_position(
+                    self._site, start, state.agvPosition, self._deviation_m
+                ),
             )
         except MissionError as exc:
             self._end(m, MissionOutcome.FAILED, f"cannot plan for robot {robot.key}: {exc}", now_s)

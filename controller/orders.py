@@ -94,6 +94,25 @@ def resolve_start_node(
     raise MissionError(f"cannot find the robot's start node: {last} and it {where}")
 
 
+def off_node_position(
+    site: SiteMap, start_node_id: str, position: AgvPosition | None, allowed_deviation_xy_m: float
+) -> tuple[float, float] | None:
+    """Where the robot stands, in metres, when that is farther than the deviation range
+    from ``start_node_id`` (it stopped between nodes after ``cancelOrder``); else None.
+
+    The next order then begins with a temporary node at that position (VDA 5050 6.6.3.1,
+    first option), so the robot drives back to its last node instead of counting it as
+    reached from metres away, which would run the mission's first actions in the wrong
+    place.
+    """
+    if position is None or not position.positionInitialized or position.mapId != site.map_id:
+        return None
+    node = site.node(start_node_id)
+    if math.hypot(node.x - position.x, node.y - position.y) <= allowed_deviation_xy_m:
+        return None
+    return (position.x, position.y)
+
+
 def plan_route(
     mission: MissionSpec, site: SiteMap, start_node_id: str
 ) -> tuple[list[str], list[int]]:
@@ -163,8 +182,12 @@ def build_order(
     header_id: int,
     timestamp: str,
     allowed_deviation_xy_m: float,
+    rejoin_from: tuple[float, float] | None = None,
 ) -> Order:
     """The VDA 5050 order (orderUpdateId 0) that runs ``mission`` from ``start_node_id``.
+
+    ``rejoin_from`` (x, y in metres, see :func:`off_node_position`) prepends a temporary
+    node where the robot stands and an edge from there to ``start_node_id``.
 
     Raises:
         MissionError: unknown node, no route, or a value the wire format cannot carry.
@@ -174,6 +197,7 @@ def build_order(
     for step_no, (step, idx) in enumerate(zip(mission.steps, reached_at, strict=True)):
         for i, action in enumerate(step.actions):
             actions_at[idx].append(to_wire_action(action, order_action_id(order_id, step_no, i)))
+    off = 0 if rejoin_from is None else 1
     try:
         nodes = []
         for i, node_id in enumerate(route):
@@ -181,7 +205,7 @@ def build_order(
             nodes.append(
                 Node(
                     nodeId=node_id,
-                    sequenceId=2 * i,
+                    sequenceId=2 * (i + off),
                     released=True,
                     actions=actions_at[i],
                     nodePosition=NodePosition(
@@ -199,13 +223,40 @@ def build_order(
             edges.append(
                 Edge(
                     edgeId=site.edge_id(a, b),
-                    sequenceId=2 * i + 1,
+                    sequenceId=2 * (i + off) + 1,
                     released=True,
                     startNodeId=a,
                     endNodeId=b,
                     actions=[],
                     maxSpeed=None if site_edge is None else site_edge.max_speed_m_s,
                 )
+            )
+        if rejoin_from is not None:
+            nodes.insert(
+                0,
+                Node(
+                    nodeId=f"{order_id}:rejoin",
+                    sequenceId=0,
+                    released=True,
+                    actions=[],
+                    nodePosition=NodePosition(
+                        x=float(rejoin_from[0]),
+                        y=float(rejoin_from[1]),
+                        mapId=site.map_id,
+                        allowedDeviationXY=allowed_deviation_xy_m,
+                    ),
+                ),
+            )
+            edges.insert(
+                0,
+                Edge(
+                    edgeId=f"{order_id}:rejoin--{start_node_id}",
+                    sequenceId=1,
+                    released=True,
+                    startNodeId=f"{order_id}:rejoin",
+                    endNodeId=start_node_id,
+                    actions=[],
+                ),
             )
         return Order(
             headerId=header_id,

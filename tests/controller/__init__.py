@@ -83,7 +83,8 @@ class RobotSide:
         self.paused = False
         self.driving = False
         self.operating_mode = "AUTOMATIC"
-        self.position: tuple[float, float] | None = (0.0, 0.0)
+        # None: the robot stands on its last node (reported at that node's position)
+        self.position: tuple[float, float] | None = None
         self.position_map = "plant"
 
     # -- publishing
@@ -121,10 +122,14 @@ class RobotSide:
             "errors": self.errors,
             "safetyState": {"eStop": "NONE", "fieldViolation": False},
         }
-        if self.position is not None:
+        position = self.position
+        if position is None and SITE.has_node(self.last_node_id):
+            node = SITE.node(self.last_node_id)
+            position = (node.x, node.y)
+        if position is not None:
             data["agvPosition"] = {
-                "x": self.position[0],
-                "y": self.position[1],
+                "x": position[0],
+                "y": position[1],
                 "theta": 0.0,
                 "mapId": self.position_map,
                 "positionInitialized": True,

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from controller.orders import Envelope, build_instant_actions, build_order, instant_action
+from controller.orders import (
+    Envelope,
+    build_instant_actions,
+    build_order,
+    instant_action,
+    off_node_position,
+)
 from controller.orders import resolve_start_node as start_node
 from drivers.errors import MissionError
 from drivers.vda5050 import AgvPosition, BlockingType, Order
@@ -246,3 +252,28 @@ def test_built_messages_validate_against_official_schemas() -> None:
     env = Envelope(0, TS, "2.1.0", "acme", "R1")
     ia = build_instant_actions([instant_action("startPause", "p1")], env)
     assert schema_errors("instantActions", ia.model_dump(mode="json", exclude_none=True)) == []
+
+
+def test_robot_between_nodes_rejoins_from_a_temporary_node() -> None:
+    # stopped 3 m past B on the way to C after a cancel: lastNodeId is still B
+    where = off_node_position(SITE, "B", pos(8.0, 0.0), 0.5)
+    assert where == (8.0, 0.0)
+    order = order_for(
+        spec({"node": "B", "actions": [{"type": "measureGas"}]}), start="B", rejoin_from=where
+    )
+    assert [n.nodeId for n in order.nodes] == ["m1-1:rejoin", "B"]
+    assert [n.sequenceId for n in order.nodes] == [0, 2]
+    assert order.nodes[0].nodePosition is not None and order.nodes[0].nodePosition.x == 8.0
+    assert (order.edges[0].startNodeId, order.edges[0].endNodeId) == ("m1-1:rejoin", "B")
+    assert order.edges[0].sequenceId == 1
+    # the measurement is taken at B itself, not where the robot stopped
+    assert [a.actionType for a in order.nodes[1].actions] == ["measureGas"]
+    assert order.nodes[0].actions == []
+    if schemas_available():
+        assert schema_errors("order", order.model_dump(mode="json", exclude_none=True)) == []
+
+
+def test_robot_on_its_node_needs_no_rejoin() -> None:
+    assert off_node_position(SITE, "B", pos(5.2, 0.1), 0.5) is None
+    assert off_node_position(SITE, "B", None, 0.5) is None
+    assert off_node_position(SITE, "B", pos(8.0, 0.0, map_id="other"), 0.5) is None
