@@ -7,6 +7,7 @@ naming the file, the field path (``robots.0.serial``) and the problem.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,8 +19,13 @@ from drivers.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
+# pydantic puts the tried branch of a union into the error location ("float",
+# "literal['max']", "function-after[...]"); users think in field names only.
+_UNION_TAG = re.compile(r"^(int|float|str|bool|none|[a-z-]+\[.*\])$")
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc)
+    return ".".join(str(p) for p in loc if not (isinstance(p, str) and _UNION_TAG.match(p)))
 
 
 def validation_to_config_error(source: str, err: ValidationError) -> ConfigError:
@@ -36,8 +42,10 @@ def validation_to_config_error(source: str, err: ValidationError) -> ConfigError
             problem = rest
     if "input" in first and first["type"] in ("extra_forbidden",):
         problem = "unknown field (check the spelling)"
-    if len(errors) > 1:
-        problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    # a union reports one error per branch at the same place: count places, not branches
+    others = {field_path(tuple(e["loc"])) for e in errors} - {field_path(tuple(first["loc"]))}
+    if others:
+        problem += f" (and {len(others)} more problem{'s' if len(others) > 1 else ''})"
     return ConfigError(source, path, problem)
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.service import ControllerSettings
-from drivers.config_file import load_model
+from drivers.config_file import load_model, load_yaml
 from drivers.mqtt import MqttSettings
 
 
@@ -43,6 +43,7 @@ class HazfleetConfig(_Strict):
 
 
 def load_config(path: Path | None) -> HazfleetConfig:
-    if path is None:
+    """Every field is optional: no file, or an empty one, gives the defaults."""
+    if path is None or load_yaml(path) is None:
         return HazfleetConfig()
     return load_model(path, HazfleetConfig)
