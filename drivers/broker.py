@@ -33,7 +33,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -239,6 +239,11 @@ class _AmqttThread:
 
         self._stop_event = asyncio.Event()
         broker = Broker(self._config())
+        # amqtt 0.12.1 iterates its subscription table across awaits (a session that
+        # connects while another subscribes dies with "dictionary changed size during
+        # iteration", and so could the broadcast loop).  Iterating over a snapshot is
+        # what those loops mean; the table itself is still the broker's.
+        broker._subscriptions = _SnapshotDict(broker._subscriptions)
         await broker.start()
         self._ready.set()
         await self._stop_event.wait()
@@ -252,6 +257,22 @@ class _AmqttThread:
         self._thread.join(_STOP_TIMEOUT_S)
         if self._thread.is_alive():
             logger.warning("amqtt thread did not stop within %g s", _STOP_TIMEOUT_S)
+
+
+class _SnapshotDict(dict[Any, Any]):
+    """A dict whose iteration works on a copy, so it may change while being iterated."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(super().keys()))
+
+    def keys(self) -> list[Any]:  # type: ignore[override]
+        return list(super().keys())
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return list(super().values())
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return list(super().items())
 
 
 class EmbeddedBroker:

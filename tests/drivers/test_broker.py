@@ -167,3 +167,14 @@ def test_resolve_broker() -> None:
         assert tcp_reachable(host, port)
     finally:
         embedded.stop()
+
+
+def test_snapshot_dict_survives_changes_while_iterating() -> None:
+    from drivers.broker import _SnapshotDict
+
+    d = _SnapshotDict({"a/#": 1, "b/+": 2})
+    for key in d:  # a plain dict raises RuntimeError here
+        d[key + "/x"] = 0
+    for key, _ in d.items():
+        del d[key]
+    assert d == {}
