@@ -53,7 +53,6 @@ from typing import Literal, Protocol
 
 from controller.events import EventEmitter
 from controller.orders import (
-    Envelope,
     build_instant_actions,
     build_order,
     instant_action,
@@ -64,6 +63,7 @@ from controller.orders import (
 )
 from controller.registry import Registry, RobotRecord
 from drivers.errors import MissionError
+from drivers.vda5050.codec import Envelope
 from drivers.vda5050.messages import (
     Action,
     ActionStatus,

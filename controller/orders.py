@@ -19,11 +19,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from drivers.errors import MissionError
+from drivers.vda5050.codec import Envelope
 from drivers.vda5050.messages import (
     Action,
     ActionParameter,
@@ -38,18 +38,6 @@ from drivers.vda5050.messages import (
 from missions.mission import MissionAction, MissionSpec
 from missions.site import Edge as SiteEdge
 from missions.site import SiteMap
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """The header fields of one outgoing message (section 6.4)."""
-
-    header_id: int
-    timestamp: str
-    """``YYYY-MM-DDTHH:mm:ss.ffZ`` (codec.format_timestamp)"""
-    version: str
-    manufacturer: str
-    serial: str
 
 
 def order_action_id(order_id: str, step: int, index: int) -> str:
@@ -284,10 +272,6 @@ def instant_action(action_type: str, action_id: str) -> Action:
 
 def build_instant_actions(actions: Sequence[Action], envelope: Envelope) -> InstantActions:
     return InstantActions(
-        headerId=envelope.header_id,
-        timestamp=envelope.timestamp,
-        version=envelope.version,
-        manufacturer=envelope.manufacturer,
-        serialNumber=envelope.serial,
+        **envelope.fields(),
         actions=list(actions),
     )

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from controller.dispatcher import Dispatcher, MissionStatus
 from controller.events import ControllerEvent, EventEmitter, EventListener
 from controller.heartbeat import Heartbeat, controller_will
-from controller.orders import Envelope
 from controller.registry import (
     Ingested,
     Registry,
@@ -31,7 +30,7 @@ from controller.registry import (
 )
 from drivers.bus import Bus, Inbox, Message
 from drivers.errors import MissionError
-from drivers.vda5050.codec import encode, format_timestamp
+from drivers.vda5050.codec import Envelope, encode, format_timestamp
 from drivers.vda5050.messages import State, VdaMessage
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.clock import Clock

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from drivers.vda5050.codec import Envelope
 from drivers.vda5050.messages import (
     ActionParameterSpec,
     ActionState,
@@ -64,13 +64,8 @@ _LENGTH_M = 0.9
 _WIDTH_M = 0.6
 
 
-@dataclass(frozen=True)
-class Header:
-    header_id: int
-    timestamp: str
-    version: str
-    manufacturer: str
-    serial: str
+Header = Envelope
+"""the header fields of one message the robot sends"""
 
 
 # --------------------------------------------------------------------------- state
@@ -78,11 +73,7 @@ class Header:
 
 def build_state(engine: RobotEngine, spec: SimRobotSpec, map_id: str, h: Header) -> State:
     return State(
-        headerId=h.header_id,
-        timestamp=h.timestamp,
-        version=h.version,
-        manufacturer=h.manufacturer,
-        serialNumber=h.serial,
+        **h.fields(),
         orderId=engine.order_id,
         orderUpdateId=engine.order_update_id,
         lastNodeId=engine.last_node_id,
@@ -146,11 +137,7 @@ def build_state(engine: RobotEngine, spec: SimRobotSpec, map_id: str, h: Header)
 
 def build_visualization(engine: RobotEngine, map_id: str, h: Header) -> Visualization:
     return Visualization(
-        headerId=h.header_id,
-        timestamp=h.timestamp,
-        version=h.version,
-        manufacturer=h.manufacturer,
-        serialNumber=h.serial,
+        **h.fields(),
         agvPosition=_position(engine, map_id),
         velocity=_velocity(engine),
     )
@@ -192,11 +179,7 @@ def _battery(engine: RobotEngine, spec: SimRobotSpec) -> BatteryState:
 
 def build_connection(state: ConnectionState, h: Header) -> Connection:
     return Connection(
-        headerId=h.header_id,
-        timestamp=h.timestamp,
-        version=h.version,
-        manufacturer=h.manufacturer,
-        serialNumber=h.serial,
+        **h.fields(),
         connectionState=state,
     )
 
@@ -234,11 +217,7 @@ def build_factsheet(
     """
     half_l, half_w = _LENGTH_M / 2, _WIDTH_M / 2
     return Factsheet(
-        headerId=h.header_id,
-        timestamp=h.timestamp,
-        version=h.version,
-        manufacturer=h.manufacturer,
-        serialNumber=h.serial,
+        **h.fields(),
         typeSpecification=TypeSpecification(
             seriesName=SERIES_NAME,
             seriesDescription="hazfleet simulated inspection robot (software only)",

@@ -12,6 +12,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -121,6 +122,28 @@ class HeaderCounter:
 
 
 # --------------------------------------------------------------------------- versions
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The header fields of one outgoing message (section 6.4)."""
+
+    header_id: int
+    timestamp: str
+    """``YYYY-MM-DDTHH:mm:ss.ffZ`` (:func:`format_timestamp`)"""
+    version: str
+    manufacturer: str
+    serial: str
+
+    def fields(self) -> dict[str, Any]:
+        """The header as model keyword arguments: ``State(**envelope.fields(), ...)``."""
+        return {
+            "headerId": self.header_id,
+            "timestamp": self.timestamp,
+            "version": self.version,
+            "manufacturer": self.manufacturer,
+            "serialNumber": self.serial,
+        }
 
 
 def is_supported_version(version: str) -> bool:
@@ -285,6 +308,7 @@ def _collect_value(value: Any, prefix: str, indices: bool, out: list[str]) -> No
 __all__ = [
     "DEFAULT_VERSION",
     "SUPPORTED_VERSIONS",
+    "Envelope",
     "HeaderCounter",
     "decode",
     "describe_validation_error",

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from controller.orders import (
-    Envelope,
     build_instant_actions,
     build_order,
     instant_action,
@@ -17,6 +16,7 @@ from controller.orders import (
 from controller.orders import resolve_start_node as start_node
 from drivers.errors import MissionError
 from drivers.vda5050 import AgvPosition, BlockingType, Order
+from drivers.vda5050.codec import Envelope
 from missions.mission import MissionSpec
 from missions.site import Edge, Node, SiteMap
 from tests.controller import SITE
