@@ -37,7 +37,7 @@ from simulator.robot import SimRobot, SimRobotSpec, robot_will
 
 SITE = SiteMap(
     map_id="bench",
-    nodes=[Node(id="a", x=0, y=0), Node(id="b", x=1, y=0)],
+    nodes=[Node(id="a", x=0, y=0), Node(id="b", x=0.5, y=0)],
     edges=[Edge(start="a", end="b")],
 )
 
@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args(argv)
     results: dict[str, Any] = {}
+    per_run: dict[str, str] = {}
     print(
         "| broker | dispatch → ack median (ms) | p99 (ms) | → on wire median (ms) "
         "| bare 2-hop median (ms) | p99 (ms) | ratio of medians |"
@@ -209,9 +210,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"| {label} | {a['median_ms']:.2f} | {a['p99_ms']:.2f} | {w['median_ms']:.2f} "
                 f"| {b['median_ms']:.2f} | {b['p99_ms']:.2f} | {ratio:.1f}× |"
             )
+            per_run[label] = ", ".join(f"{m * 1000:.2f}" for m in run_medians)
         finally:
             if broker is not None:
                 broker.stop()
+    print("\nmedian dispatch → ack of each run (ms):")
+    for label, text in per_run.items():
+        print(f"- {label}: {text}")
     return results
 
 
