@@ -1,7 +1,7 @@
 """The controller heartbeat: hazfleet's extension topic that lets robots fail safe.
 
-Topic ``{interface}/hazfleet/{controllerId}/heartbeat``, QoS 1, retained (see
-``/work/briefs/contracts.md`` and ``docs/protocol.md``).  Payload::
+Topic ``{interface}/hazfleet/{controllerId}/heartbeat``, QoS 1, retained (wire format in
+:mod:`drivers.vda5050.heartbeat`, specified in ``docs/protocol.md``).  Payload::
 
     {"headerId": 7, "timestamp": "2026-01-01T00:00:07.00Z", "version": "2.1.0",
      "controllerId": "hazfleet", "connectionState": "ONLINE", "intervalMs": 1000}
@@ -12,25 +12,26 @@ MQTT last will.  Robots pause themselves after 3 x intervalMs without an ONLINE 
 
 from __future__ import annotations
 
-import json
 import logging
 
 from drivers.bus import Bus, Will
 from drivers.vda5050.codec import DEFAULT_VERSION, HeaderCounter, format_timestamp
+from drivers.vda5050.heartbeat import (
+    HEARTBEAT_QOS,
+    HEARTBEAT_RETAIN,
+    heartbeat_topic,
+)
+from drivers.vda5050.heartbeat import Heartbeat as HeartbeatMessage
 from drivers.vda5050.messages import ConnectionState
 from missions.clock import Clock
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_QOS = 1
-HEARTBEAT_RETAIN = True
+__all__ = ["Heartbeat", "controller_will", "heartbeat_payload", "heartbeat_topic"]
+
 _TOPIC_NAME = "heartbeat"
 # FakeClock ticks of 0.1 s add up to 0.9999999...; without slack a 1 s beat slips a tick.
 _EPSILON_S = 1e-6
-
-
-def heartbeat_topic(interface: str, controller_id: str) -> str:
-    return f"{interface}/hazfleet/{controller_id}/{_TOPIC_NAME}"
 
 
 def heartbeat_payload(
@@ -41,15 +42,15 @@ def heartbeat_payload(
     state: ConnectionState,
     interval_ms: int,
 ) -> bytes:
-    body = {
-        "headerId": header_id,
-        "timestamp": timestamp,
-        "version": DEFAULT_VERSION,
-        "controllerId": controller_id,
-        "connectionState": state.value,
-        "intervalMs": interval_ms,
-    }
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+    beat = HeartbeatMessage(
+        headerId=header_id,
+        timestamp=timestamp,
+        version=DEFAULT_VERSION,
+        controllerId=controller_id,
+        connectionState=state,
+        intervalMs=interval_ms,
+    )
+    return beat.model_dump_json().encode("utf-8")
 
 
 def _interval_ms(interval_s: float) -> int:

@@ -27,6 +27,7 @@ import numpy as np
 from drivers.bus import Bus, Inbox, Message, Will, topic_matches
 from drivers.errors import ProtocolError
 from drivers.vda5050.codec import HeaderCounter, decode, encode, format_timestamp
+from drivers.vda5050.heartbeat import HEARTBEAT_QOS, heartbeat_filter
 from drivers.vda5050.messages import (
     ActionScope,
     ActionStatus,
@@ -42,7 +43,7 @@ from missions.site import SiteMap
 from simulator.environment import CleanAir, Environment
 from simulator.robot_actions import Instruments
 from simulator.robot_engine import RobotEngine
-from simulator.robot_heartbeat import HEARTBEAT_QOS, HeartbeatWatch, heartbeat_filter, parse_beat
+from simulator.robot_heartbeat import HeartbeatWatch, parse_beat
 from simulator.robot_orders import Accepted, Ignored, Rejection, check_action, decide, plan_action
 from simulator.robot_plan import RobotError
 from simulator.robot_spec import SimRobotSpec, action_catalogue
@@ -341,9 +342,9 @@ class SimRobot:
 
     def _on_heartbeat(self, message: Message, now: float) -> None:
         try:
-            beat = parse_beat(message.payload)
-        except ValueError as exc:
-            self._malformed(message.topic, "", str(exc))
+            beat = parse_beat(message.payload, source=message.topic)
+        except ProtocolError as exc:
+            self._malformed(message.topic, exc.field, exc.problem)
             return
         self._watch.beat(beat, now)
 

@@ -1,4 +1,5 @@
-"""The robot's side of the controller heartbeat (hazfleet extension, contracts.md).
+"""The robot's side of the controller heartbeat (wire format in
+:mod:`drivers.vda5050.heartbeat`).
 
 Topic ``{interface}/hazfleet/{controllerId}/heartbeat``; the robot subscribes
 ``{interface}/hazfleet/+/heartbeat``.  Once armed (by a first heartbeat or a first order)
@@ -9,48 +10,18 @@ payload's timestamp, counts: clocks of different hosts are not compared.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
-HEARTBEAT_QOS = 1
-MISSED_BEATS = 3
-DEFAULT_INTERVAL_MS = 1000
-_STATES = ("ONLINE", "OFFLINE", "CONNECTIONBROKEN")
+from drivers.vda5050.codec import decode
+from drivers.vda5050.heartbeat import DEFAULT_INTERVAL_MS, MISSED_BEATS, Heartbeat
+from drivers.vda5050.messages import ConnectionState
 
 
-def heartbeat_filter(interface: str) -> str:
-    return f"{interface}/hazfleet/+/heartbeat"
-
-
-@dataclass(frozen=True)
-class Beat:
-    controller_id: str
-    connection_state: str
-    interval_ms: int
-
-
-def parse_beat(payload: bytes) -> Beat:
+def parse_beat(payload: bytes, *, source: str) -> Heartbeat:
     """Decode a heartbeat payload; unknown extra fields are ignored.
 
     Raises:
-        ValueError: naming the field and the problem.
+        ProtocolError: naming the source, the field and the problem.
     """
-    try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"payload is not UTF-8 JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError("payload must be a JSON object")
-    state = data.get("connectionState")
-    if state not in _STATES:
-        raise ValueError(f"connectionState: must be one of {', '.join(_STATES)}, got {state!r}")
-    interval = data.get("intervalMs", DEFAULT_INTERVAL_MS)
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0:
-        raise ValueError(f"intervalMs: must be a positive integer, got {interval!r}")
-    controller = data.get("controllerId", "")
-    if not isinstance(controller, str):
-        raise ValueError(f"controllerId: must be a string, got {controller!r}")
-    return Beat(controller, state, interval)
+    return decode(Heartbeat, payload, source=source)
 
 
 class HeartbeatWatch:
@@ -73,14 +44,14 @@ class HeartbeatWatch:
             self._armed = True
             self._last_online_s = now_s
 
-    def beat(self, beat: Beat, now_s: float) -> None:
+    def beat(self, beat: Heartbeat, now_s: float) -> None:
         self._armed = True
-        self._interval_s = beat.interval_ms / 1000.0
-        if beat.connection_state == "ONLINE":
+        self._interval_s = beat.intervalMs / 1000.0
+        if beat.connectionState is ConnectionState.ONLINE:
             self._last_online_s = now_s
             self._goodbye = None
         else:
-            self._goodbye = f"controller {beat.controller_id!r} is {beat.connection_state}"
+            self._goodbye = f"controller {beat.controllerId!r} is {beat.connectionState.value}"
 
     def lost(self, now_s: float) -> str | None:
         """Why the link counts as lost now, or None while it is alive (or not armed)."""

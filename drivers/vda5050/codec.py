@@ -26,7 +26,7 @@ from drivers.vda5050.messages import UINT32_MAX, VdaMessage
 SUPPORTED_VERSIONS: tuple[str, ...] = ("2.0.0", "2.1.0")
 DEFAULT_VERSION = "2.1.0"
 
-M = TypeVar("M", bound=VdaMessage)
+M = TypeVar("M", bound=BaseModel)  # VDA 5050 messages and our extension messages
 
 _HEADER_ID_MODULUS = UINT32_MAX + 1  # headerId is uint32: wraps to 0 after 2**32 - 1
 

@@ -459,3 +459,22 @@ def test_versions() -> None:
 def test_node_requires_its_actions_array() -> None:
     with pytest.raises(ValidationError):
         Node.model_validate({"nodeId": "n", "sequenceId": 0, "released": True})
+
+
+def test_controller_heartbeat_model_is_tolerant_of_new_fields_strict_on_state() -> None:
+    from drivers.errors import ProtocolError
+    from drivers.vda5050.codec import decode
+    from drivers.vda5050.heartbeat import Heartbeat, heartbeat_filter, heartbeat_topic
+
+    beat = decode(
+        Heartbeat,
+        b'{"headerId": 1, "timestamp": "2026-01-01T00:00:00.00Z", "version": "2.1.0",'
+        b' "controllerId": "c1", "connectionState": "ONLINE", "future": true}',
+        source="t",
+    )
+    assert beat.intervalMs == 1000 and beat.connectionState == "ONLINE"
+    with pytest.raises(ProtocolError) as err:
+        decode(Heartbeat, beat.model_dump_json().replace("ONLINE", "SLEEPY").encode(), source="t")
+    assert err.value.field == "connectionState"
+    assert heartbeat_topic("uagv", "c1") == "uagv/hazfleet/c1/heartbeat"
+    assert heartbeat_filter("uagv") == "uagv/hazfleet/+/heartbeat"
