@@ -1,7 +1,9 @@
-"""``make bench``: run every benchmark in turn."""
+"""``make bench``: run every benchmark in turn and print Markdown tables."""
 
-from bench import dispatch_latency
+from bench import dispatch_latency, drill_speed
 
 if __name__ == "__main__":
     print("## dispatch latency (bench/dispatch_latency.py)\n")
     dispatch_latency.main([])
+    print("\n## drill speed (bench/drill_speed.py)\n")
+    drill_speed.main([])
