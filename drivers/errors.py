@@ -8,6 +8,11 @@
     ├── TransportError         the MQTT link or broker failed
     │   └── BrokerError        the embedded broker could not be started
     └── MissionError           a mission cannot be planned (unknown node, no route, ...)
+        ├── LifecycleError     an illegal mission state transition
+        └── PermitError        an approval the permit-to-work rules refuse
+
+The root and the mission errors live in ``missions/errors.py`` (the pure domain raises
+them and may not import from here); this module re-exports the whole tree.
 
 Foreign errors (paho, pydantic, OSError, YAML) are translated at the boundary and raised
 ``from`` the original.  Expected outcomes (a mission that failed on the robot) are data,
@@ -16,9 +21,18 @@ not exceptions.
 
 from __future__ import annotations
 
+from missions.errors import HazfleetError, LifecycleError, MissionError, PermitError
 
-class HazfleetError(Exception):
-    """Base of every error hazfleet raises on purpose."""
+__all__ = [
+    "BrokerError",
+    "ConfigError",
+    "HazfleetError",
+    "LifecycleError",
+    "MissionError",
+    "PermitError",
+    "ProtocolError",
+    "TransportError",
+]
 
 
 class ConfigError(HazfleetError):
@@ -49,7 +63,3 @@ class TransportError(HazfleetError):
 
 class BrokerError(TransportError):
     """The embedded broker could not be started or stopped."""
-
-
-class MissionError(HazfleetError):
-    """A mission cannot be turned into an order (unknown node, no route, no robot)."""
