@@ -74,11 +74,14 @@ class RealtimeLoop:
         return result
 
     def _run(self) -> None:
+        # Step first (a component must not wait a period to start), then sleep until a
+        # message or the period wakes us.  Clearing before the next step is race-free: a
+        # message that arrives after the clear is still in the inbox that step drains.
         while not self._stop.is_set():
-            self._wake.wait(self._period_s)
-            self._wake.clear()
             with self._lock:
                 try:
                     self._step()
                 except Exception:  # one bad step must not end supervision of the fleet
                     log.exception("step failed; the loop goes on")
+            self._wake.wait(self._period_s)
+            self._wake.clear()
