@@ -7,6 +7,7 @@
     ├── ProtocolError          a wire payload we cannot accept (topic, field path, problem)
     ├── TransportError         the MQTT link or broker failed
     │   └── BrokerError        the embedded broker could not be started
+    ├── StoreError             the mission store (database) failed or refused a write
     └── MissionError           a mission cannot be planned (unknown node, no route, ...)
         ├── LifecycleError     an illegal mission state transition
         └── PermitError        an approval the permit-to-work rules refuse
@@ -31,6 +32,7 @@ __all__ = [
     "MissionError",
     "PermitError",
     "ProtocolError",
+    "StoreError",
     "TransportError",
 ]
 
@@ -63,3 +65,11 @@ class TransportError(HazfleetError):
 
 class BrokerError(TransportError):
     """The embedded broker could not be started or stopped."""
+
+
+class StoreError(HazfleetError):
+    """The mission store could not do what was asked: the database is unreachable or not
+    migrated, or a write was refused (a duplicate user, a duplicate mission id).
+
+    Raised ``from`` the SQLAlchemy / driver error; ``str()`` is the one-line message.
+    """
