@@ -10,6 +10,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -44,11 +45,31 @@ class ZoneKind(StrEnum):
     GENERAL = "general"
 
 
+Atmosphere = Literal["none", "hazardous", "idlh"]
+"""Permit classification of a zone's atmosphere: ``hazardous`` needs a permit to work,
+``idlh`` (at or above Immediately Dangerous to Life or Health) also the two-person rule."""
+
+_ATMOSPHERE_RANK: dict[str, int] = {"none": 0, "hazardous": 1, "idlh": 2}
+
+
 class Zone(_Strict):
     id: str
     kind: ZoneKind = ZoneKind.GENERAL
     polygon: list[tuple[float, float]] = Field(min_length=3)
     """vertices in metres, in order"""
+    atmosphere: Atmosphere = "none"
+    """permit classification; a zone of kind ``hazardous`` is at least ``hazardous``"""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_implies_atmosphere(cls, data: Any) -> Any:
+        # a hazardous zone drawn without an atmosphere class still needs a permit
+        if isinstance(data, dict) and str(data.get("kind", "")) == ZoneKind.HAZARDOUS.value:
+            current = data.get("atmosphere", "none")
+            # an unknown value is left for the field validator to refuse
+            if isinstance(current, str) and _ATMOSPHERE_RANK.get(current, 1) < 1:
+                data = {**data, "atmosphere": "hazardous"}
+        return data
 
     def contains(self, x: float, y: float) -> bool:
         """Even-odd ray casting; points on the boundary count as inside for horizontal edges."""
@@ -61,6 +82,11 @@ class Zone(_Strict):
                 inside = not inside
             j = i
         return inside
+
+    @property
+    def is_hazardous(self) -> bool:
+        """True when work in this zone needs a permit (atmosphere hazardous or idlh)."""
+        return self.atmosphere != "none"
 
 
 class SiteMap(_Strict):
