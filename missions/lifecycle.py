@@ -59,6 +59,11 @@ TRANSITIONS: Mapping[MissionState, frozenset[MissionState]] = MappingProxyType(
 )
 """state -> the states it may move to; an empty set marks a terminal state"""
 
+SERIES_RETURN_FROM: frozenset[MissionState] = frozenset({S.DISPATCHED, S.ACTIVE, S.PAUSED})
+"""A recurring mission is a series of runs.  When one run ends, the series moves from one of
+these states back to ``scheduled`` (the run's outcome recorded as the reason).  This is
+the only move outside :data:`TRANSITIONS`, and only recurring missions make it."""
+
 TERMINAL_STATES: frozenset[MissionState] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 
 
