@@ -1,7 +1,11 @@
 """The ``hazfleet`` console script.
 
-Exit codes: 0 success; 1 the drill ran and its success criteria did not hold;
-2 bad command line, config or scenario; 3 the broker could not be reached or started.
+Exit codes: 0 success; 1 the drill ran and its success criteria did not hold (``mission``:
+the API refused the request); 2 bad command line, config, scenario or mission file;
+3 the broker (``mission``: the API) could not be reached or started.
+
+``serve`` is in :mod:`hazfleet.serve`; ``mission`` and ``user`` in
+:mod:`hazfleet.cli_missions`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from drivers.broker import EmbeddedBroker
 from drivers.config_file import validation_to_config_error
 from drivers.errors import ConfigError, HazfleetError, TransportError
 from drivers.mqtt import MqttSettings, parse_broker_url
-from hazfleet import __version__, paths
+from hazfleet import __version__, cli_missions, paths, serve
 from hazfleet.config import HazfleetConfig, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TRANSPORT = 0, 1, 2, 3
@@ -69,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=None, help="random seed (default from config)")
     d.add_argument("--report", help="folder for summary.json (default: <report_dir>/<scenario>)")
     d.add_argument("--quiet", action="store_true", help="no live progress")
+
+    serve.register(sub)
+    cli_missions.register(sub)
     return p
 
 
@@ -162,6 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(paths.config_file(args.config))
         if args.command == "drill":
             return _drill(args, cfg, console)
+        if args.command == "serve":
+            return serve.serve(args, cfg, console)
+        if args.command == "mission":
+            return cli_missions.run_mission(args, cfg, console)
+        if args.command == "user":
+            return cli_missions.run_user(args, cfg)
     except ConfigError as e:
         console.print(f"[red]error:[/] {e}", highlight=False)
         return EXIT_USAGE

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.service import ControllerSettings
 from drivers.config_file import load_model, load_yaml
 from drivers.mqtt import MqttSettings
+from missions.fleet import RobotRef
 
 
 class _Strict(BaseModel):
@@ -36,10 +37,36 @@ class DrillConfig(_Strict):
     speed: float | Literal["max"] = 10.0
 
 
+class ServeConfig(_Strict):
+    """``hazfleet serve``: where the REST API listens and where missions are stored."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, ge=1, le=65535)
+    db: str = Field(default="sqlite:///hazfleet.db", min_length=1)
+    """SQLAlchemy URL: ``sqlite:///file.db`` or ``postgresql+psycopg://user@host/db``"""
+    tick_s: float = Field(default=1.0, gt=0, le=60)
+    """how often the mission scheduler looks for due missions (seconds)"""
+
+
+class FleetConfig(_Strict):
+    """The site and robots ``hazfleet serve`` controls.
+
+    ``site`` is a bundled drill name, a scenario YAML (its ``site:`` and, when ``robots``
+    is empty, its ``robots:`` are used) or a YAML file holding just a site map.
+    """
+
+    site: str = Field(default="default", min_length=1)
+    interface: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    """VDA 5050 interface name; None: the scenario's, else ``uagv``"""
+    robots: list[RobotRef] = Field(default_factory=list)
+
+
 class HazfleetConfig(_Strict):
     broker: MqttSettings = MqttSettings(url="embedded")
     controller: ControllerConfig = ControllerConfig()
     drill: DrillConfig = DrillConfig()
+    serve: ServeConfig = ServeConfig()
+    fleet: FleetConfig = FleetConfig()
 
 
 def load_config(path: Path | None) -> HazfleetConfig:

@@ -1,0 +1,186 @@
+"""What the REST API sends and accepts, as pydantic models (they are the OpenAPI schema).
+
+Converters from the service's plain values live next to the models so the routes stay
+one line each.  Datetimes are ISO 8601 with offset (UTC from the store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.missions_service import MissionView
+from controller.registry import RobotStatus
+from missions.lifecycle import Transition
+from missions.model import MissionRequest
+
+__all__ = [
+    "MissionDetail",
+    "MissionList",
+    "MissionSummary",
+    "PermitOut",
+    "ReasonBody",
+    "RejectBody",
+    "RobotOut",
+    "TemplateOut",
+    "TransitionOut",
+    "mission_detail",
+    "mission_summary",
+    "robot_out",
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReasonBody(_In):
+    reason: str = Field(default="", max_length=2000)
+    """why (recorded in the mission's history)"""
+
+
+class RejectBody(_In):
+    reason: str = Field(min_length=1, max_length=2000)
+    """why the mission is refused; required"""
+
+
+class TransitionOut(_Out):
+    from_state: str | None
+    to_state: str
+    by: str
+    at: datetime
+    reason: str
+
+
+class PermitOut(_Out):
+    required: bool
+    two_person: bool
+    zones: list[str]
+    reason: str
+
+
+class MissionSummary(_Out):
+    id: str
+    name: str
+    template: str
+    site: str
+    state: str
+    priority: str
+    submitted_by: str
+    approved_by: str | None
+    robot: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MissionDetail(MissionSummary):
+    permit: PermitOut | None
+    request: MissionRequest
+    history: list[TransitionOut]
+
+
+class MissionList(_Out):
+    items: list[MissionSummary]
+    limit: int
+    offset: int
+
+
+class RobotOut(_Out):
+    manufacturer: str
+    serial: str
+    availability: str
+    connection: str | None
+    version: str | None
+    last_node_id: str | None
+    x_m: float | None
+    y_m: float | None
+    battery_pct: float | None
+    """state of charge in %"""
+    driving: bool | None
+    paused: bool | None
+    errors: list[str]
+    order_id: str | None
+    factsheet_actions: list[str]
+
+
+class TemplateOut(_Out):
+    name: str
+    description: str
+    params_schema: dict[str, Any]
+    """JSON schema of the template's ``params``"""
+
+
+def _summary_fields(view: MissionView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "name": view.name,
+        "template": view.template,
+        "site": view.site,
+        "state": view.state.value,
+        "priority": view.priority.value,
+        "submitted_by": view.submitted_by,
+        "approved_by": view.approved_by,
+        "robot": view.robot,
+        "created_at": view.created_at,
+        "updated_at": view.updated_at,
+    }
+
+
+def mission_summary(view: MissionView) -> MissionSummary:
+    return MissionSummary(**_summary_fields(view))
+
+
+def _transitions(history: Iterable[Transition]) -> list[TransitionOut]:
+    return [
+        TransitionOut(
+            from_state=None if t.from_state is None else t.from_state.value,
+            to_state=t.to_state.value,
+            by=t.by,
+            at=t.at,
+            reason=t.reason,
+        )
+        for t in history
+    ]
+
+
+def mission_detail(view: MissionView) -> MissionDetail:
+    permit = view.permit
+    return MissionDetail(
+        **_summary_fields(view),
+        permit=None
+        if permit is None
+        else PermitOut(
+            required=permit.required,
+            two_person=permit.two_person,
+            zones=list(permit.zones),
+            reason=permit.reason,
+        ),
+        request=view.request,
+        history=_transitions(view.history),
+    )
+
+
+def robot_out(s: RobotStatus) -> RobotOut:
+    return RobotOut(
+        manufacturer=s.manufacturer,
+        serial=s.serial,
+        availability=s.availability,
+        connection=None if s.connection is None else s.connection.value,
+        version=s.version,
+        last_node_id=s.last_node_id,
+        x_m=s.x_m,
+        y_m=s.y_m,
+        battery_pct=s.battery_pct,
+        driving=s.driving,
+        paused=s.paused,
+        errors=list(s.errors),
+        order_id=s.order_id,
+        factsheet_actions=list(s.factsheet_actions),
+    )
