@@ -336,6 +336,20 @@ def _mission_view(out: Console, m: dict[str, Any]) -> None:
                 _when(t["at"]), t.get("from_state") or "-", t["to_state"], t["by"], t["reason"]
             )
         out.print(h)
+    releases = m.get("releases")
+    if releases:
+        r = Table(title="schedule: releases and missed windows", title_justify="left")
+        for col in ("occurrence", "status", "decided", "reason"):
+            r.add_column(col, overflow="fold")
+        for rel in releases:
+            style = "red" if rel["status"] == "missed" else ""
+            r.add_row(
+                _when(rel["occurrence"]),
+                f"[{style}]{rel['status']}[/]" if style else rel["status"],
+                _when(rel["at"]),
+                rel["reason"],
+            )
+        out.print(r)
 
 
 def _submit(args: argparse.Namespace, cfg: HazfleetConfig, api: _Api, out: Console) -> int:

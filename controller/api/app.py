@@ -43,7 +43,7 @@ from controller.api.schemas import (
 )
 from controller.missions_service import MissionService, MissionView
 from controller.registry import RobotStatus
-from controller.store import Store
+from controller.store import ReleaseRecord, Store
 from drivers.errors import LifecycleError, MissionError, PermitError
 from missions.lifecycle import MissionState
 from missions.model import MissionRequest, MissionValidationError, Priority
@@ -259,11 +259,12 @@ def create_app(
         responses={404: {"description": "no such mission"}},
     )
     async def show_mission(mission_id: str, who: Reader) -> MissionDetail:
-        def get() -> MissionView:
+        def get() -> tuple[MissionView, list[ReleaseRecord]]:
             existing(mission_id)
-            return service.get(mission_id)
+            return service.get(mission_id), service.releases(mission_id)
 
-        return mission_detail(await call(get))
+        view, releases = await call(get)
+        return mission_detail(view, releases)
 
     def _action_route(
         verb: Action, summary: str

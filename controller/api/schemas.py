@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controller.missions_service import MissionView
 from controller.registry import RobotStatus
+from controller.store import ReleaseRecord
 from missions.lifecycle import Transition
 from missions.model import MissionRequest
 
@@ -80,10 +81,21 @@ class MissionSummary(_Out):
     updated_at: datetime
 
 
+class ReleaseOut(_Out):
+    """A scheduler decision about one occurrence: released, or missed (and why)."""
+
+    occurrence: datetime
+    status: str
+    at: datetime
+    reason: str
+
+
 class MissionDetail(MissionSummary):
     permit: PermitOut | None
     request: MissionRequest
     history: list[TransitionOut]
+    releases: list[ReleaseOut] = []
+    """every occurrence the scheduler released or found missed, oldest first"""
 
 
 class MissionList(_Out):
@@ -150,7 +162,7 @@ def _transitions(history: Iterable[Transition]) -> list[TransitionOut]:
     ]
 
 
-def mission_detail(view: MissionView) -> MissionDetail:
+def mission_detail(view: MissionView, releases: Iterable[ReleaseRecord] = ()) -> MissionDetail:
     permit = view.permit
     return MissionDetail(
         **_summary_fields(view),
@@ -164,6 +176,10 @@ def mission_detail(view: MissionView) -> MissionDetail:
         ),
         request=view.request,
         history=_transitions(view.history),
+        releases=[
+            ReleaseOut(occurrence=r.occurrence, status=r.status, at=r.at, reason=r.reason)
+            for r in releases
+        ],
     )
 
 

@@ -5,6 +5,7 @@ two-person rule, bad requests (422 with the field path, nothing stored) and idem
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -450,3 +451,14 @@ def test_an_oversized_body_is_refused_unread(api: Api) -> None:
     )
     assert r.status_code == 413
     assert stored_ids(api) == []
+
+
+def test_a_missed_window_is_reported_in_the_mission_detail(api: Api) -> None:
+    two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    m = create(api, patrol(schedule={"kind": "at", "at": two_hours_ago, "window_s": 60}))
+    assert m["id"] not in api.service.tick()
+    shown = api.get("vic", f"/missions/{m['id']}").json()
+    assert shown["state"] == "failed"
+    assert [r["status"] for r in shown["releases"]] == ["missed"]
+    assert "window" in shown["releases"][0]["reason"]
+    assert api.dispatched == []
