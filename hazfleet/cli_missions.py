@@ -229,6 +229,13 @@ class _Api:
     def __init__(self, base_url: str, token: str | None) -> None:
         headers = {"Accept": "application/json"}
         if token:
+            token = token.strip()
+            # tokens from `hazfleet user add` are URL-safe base64: anything else is a
+            # copy-and-paste accident, to be named as such rather than sent
+            if not token.isascii() or any(c.isspace() or not c.isprintable() for c in token):
+                raise ConfigError(
+                    "--token / HAZFLEET_TOKEN", "", "contains spaces or control characters"
+                )
             headers["Authorization"] = f"Bearer {token}"
         self._base = base_url.rstrip("/")
         self._client = httpx.Client(base_url=self._base, headers=headers, timeout=API_TIMEOUT_S)

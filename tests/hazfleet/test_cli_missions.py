@@ -531,3 +531,14 @@ def test_sigterm_publishes_heartbeat_offline(tmp_path: Path) -> None:
         observer.publish(topic, b"", qos=1, retain=True)
         observer.flush(2.0)
         observer.close()
+
+
+def test_a_mangled_token_is_named_not_sent(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [HAZFLEET, "mission", "list", "--api", "http://127.0.0.1:9", "--token", "again:\nabc"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "--token / HAZFLEET_TOKEN: contains spaces or control characters" in proc.stderr
