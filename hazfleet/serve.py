@@ -234,6 +234,10 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         # a restarted server may rebind while old connections linger in TIME_WAIT
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit this.  uvicorn sets it only on sockets it binds
+        # itself; without it every keep-alive request waited ~40 ms for a delayed ACK
+        # (measured: 44 ms vs 1.8 ms per request, bench/missions.py).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
     except OSError as e:
         sock.close()
