@@ -2,7 +2,9 @@
 
 * controller -> service: the controller's mission events (``detail`` is
   ``"<outcome>: <note>"``) become :meth:`MissionService.on_outcome` calls, with the serial
-  number of the robot running the mission;
+  number of the robot running the mission and, when the run has ended, the results its
+  actions reported (in mission order, see :func:`ordered_results`) so the service can
+  draw the template's findings (entry verdict, NETA grade);
 * service -> controller: released missions are submitted; cancel, pause and resume of
   running missions are forwarded (the bridge is the service's ``RunControl``);
 * the scheduler's :meth:`MissionService.tick` runs every ``tick_interval_s``.
@@ -29,6 +31,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
+from controller.dispatcher import MissionStatus
 from controller.events import ControllerEvent
 from controller.missions_service import MissionService
 from controller.service import Controller
@@ -38,7 +41,7 @@ from missions.mission import MissionOutcome, MissionSpec
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ControllerBridge", "parse_mission_event"]
+__all__ = ["ControllerBridge", "ordered_results", "parse_mission_event"]
 
 DEFAULT_TICK_INTERVAL_S = 1.0
 """how often the scheduler looks for due missions, in s of clock.monotonic()"""
@@ -52,6 +55,36 @@ def parse_mission_event(detail: str) -> tuple[MissionOutcome, str] | None:
         return MissionOutcome(head), note
     except ValueError:
         return None
+
+
+_ENDED = frozenset({MissionOutcome.COMPLETED, MissionOutcome.FAILED, MissionOutcome.ABORTED})
+
+
+def ordered_results(status: MissionStatus) -> list[str]:
+    """The run's action results (``resultDescription``) in mission order.
+
+    The dispatcher names actions ``f"{order_id}:{step}:{index}"``
+    (:func:`controller.orders.order_action_id`), so the order is (step, index) as
+    numbers: step 10 comes after step 9.  A result under an id that is not of the run's
+    current order (an earlier dispatch) is left out with a warning; the findings then
+    count a result missing, which is fail-safe.
+    """
+    if status.order_id is None:
+        return []
+    prefix = f"{status.order_id}:"
+    keyed: list[tuple[tuple[int, int], str]] = []
+    for action_id, result in status.action_results.items():
+        step, sep, index = action_id.removeprefix(prefix).partition(":")
+        if not action_id.startswith(prefix) or not sep or not step.isdigit() or not index.isdigit():
+            log.warning(
+                "run %s: result of action %r left out: not an action of order %s",
+                status.id,
+                action_id,
+                status.order_id,
+            )
+            continue
+        keyed.append(((int(step), int(index)), result))
+    return [result for _, result in sorted(keyed, key=lambda kv: kv[0])]
 
 
 class ControllerBridge:
@@ -131,9 +164,15 @@ class ControllerBridge:
                     log.warning("mission run %s: %s", event.subject, event.detail)
                 continue
             outcome, note = parsed
+            status = self._status_of(event.subject)
+            results = ordered_results(status) if status and outcome in _ENDED else []
             try:
                 self._service.on_outcome(
-                    event.subject, outcome, note, robot=self._robot_of(event.subject)
+                    event.subject,
+                    outcome,
+                    note,
+                    robot=status.robot if status else None,
+                    results=results,
                 )
             except StoreError:
                 # the database is unreachable: keep the event (and those after it, in
@@ -145,10 +184,10 @@ class ControllerBridge:
             except Exception:
                 log.exception("outcome %s of run %s not applied", outcome.value, event.subject)
 
-    def _robot_of(self, run: str) -> str | None:
+    def _status_of(self, run: str) -> MissionStatus | None:
         if self._controller is None:
             return None
-        return next((m.robot for m in self._controller.missions() if m.id == run), None)
+        return next((m for m in self._controller.missions() if m.id == run), None)
 
     # ------------------------------------------------------ service -> controller (RunControl)
 

@@ -22,7 +22,12 @@ controller report about it, goes through :class:`MissionService`, which
   passed deadline fails the mission (``"missed deadline: ..."``); a run longer than the
   request's ``max_duration_s`` (counted from the robot taking the order) is aborted;
 * follows the controller's outcomes (:meth:`on_outcome`): ACTIVE -> active, COMPLETED ->
-  completed, FAILED -> failed, ABORTED -> aborted;
+  completed, FAILED -> failed, ABORTED -> aborted; when a run ends it draws the template's
+  findings from the actions' results (:func:`missions.templates.findings`: the
+  confined-space entry verdict, the NETA grade of a thermal inspection) and records their
+  summary in the transition's reason and in ``outcome_reason``, logged at WARNING when
+  the safety officer must act (entry prohibited, NETA priority 1 or 2, unreadable
+  results);
 * resumes after a restart (:meth:`resume_after_restart`).
 
 Recurring missions.  The lifecycle table has no way back from a run to ``scheduled``, but
@@ -100,7 +105,7 @@ from missions.mission import MissionOutcome, MissionSpec
 from missions.model import MissionRequest, MissionValidationError, Priority
 from missions.permits import PermitRequirement, check_approval, permit_requirement
 from missions.site import SiteMap
-from missions.templates import plan
+from missions.templates import Findings, findings, plan
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +189,29 @@ class MissionView:
     @property
     def recurring(self) -> bool:
         return self.request.schedule.kind == "recurring"
+
+
+_ENDED = {
+    MissionOutcome.COMPLETED: "completed",
+    MissionOutcome.FAILED: "failed",
+    MissionOutcome.ABORTED: "aborted",
+}
+"""controller outcome -> the lifecycle state a one-off mission ends in"""
+
+_ALARM_VERDICTS = frozenset({"ENTRY_PROHIBITED", "NETA-1", "NETA-2"})
+
+
+def _log_findings(mission_id: str, run: str, found: Findings) -> None:
+    """Findings the safety officer must act on are a WARNING, the rest INFO."""
+    urgent = found.attention or found.verdict in _ALARM_VERDICTS
+    log.log(
+        logging.WARNING if urgent else logging.INFO,
+        "mission %s (run %s): %s [%s]",
+        mission_id,
+        run,
+        found.summary,
+        "; ".join(found.details),
+    )
 
 
 class MissionService:
@@ -525,6 +553,7 @@ class MissionService:
         reason: str = "",
         *,
         robot: str | None = None,
+        results: Sequence[str] = (),
     ) -> None:
         """Follow the controller's report about a run (its MissionSpec id).
 
@@ -532,6 +561,12 @@ class MissionService:
         PENDING and DISPATCHED change nothing.  Reports about runs that are not the
         mission's current run, or about missions that have already ended (for instance
         the confirmation of a user's cancel), are logged and ignored.
+
+        ``results``: the run's action results (``resultDescription``) in mission order.  On
+        completion (and on a failed or aborted run that produced any) the template's
+        findings are drawn from them and their summary is appended to the reason; a
+        completed confined-space run without results is thus recorded as entry
+        prohibited, never as silently passed.
         """
         mission_id, _ = parse_run_id(run)
         # a one-off mission's run id is its own id; a recurring one's carries the occurrence
@@ -549,7 +584,7 @@ class MissionService:
                 log.info("run %s (%s): no mission is running it", run, outcome.value)
                 return
             try:
-                self._apply_outcome(rec, run, outcome, reason, robot)
+                self._apply_outcome(rec, run, outcome, reason, robot, results)
                 return
             except LifecycleError as exc:  # another writer moved it meanwhile: look again
                 log.info("mission %s: %s; reading it again", rec.id, exc)
@@ -562,6 +597,7 @@ class MissionService:
         outcome: MissionOutcome,
         reason: str,
         robot: str | None,
+        results: Sequence[str] = (),
     ) -> None:
         state = S(rec.state)
         if is_terminal(state) or state not in RUNNING:
@@ -578,12 +614,35 @@ class MissionService:
             elif robot and rec.robot != robot:
                 log.info("mission %s runs on %s", rec.id, robot)
             return
-        if outcome == MissionOutcome.COMPLETED:
-            self._run_ended(rec, run, "completed", reason or "completed", recurring, robot)
-        elif outcome == MissionOutcome.FAILED:
-            self._run_ended(rec, run, "failed", reason or "failed", recurring, robot)
-        elif outcome == MissionOutcome.ABORTED:
-            self._run_ended(rec, run, "aborted", reason or "aborted", recurring, robot)
+        how = _ENDED.get(outcome)
+        if how is None:
+            return  # PENDING / DISPATCHED: nothing to record
+        found = self._findings(rec, outcome, results)
+        why = reason or how
+        if found is not None:
+            text = found.summary if isinstance(found, Findings) else found
+            # a run that did not complete may have left tests undone: say so
+            so_far = "" if outcome == MissionOutcome.COMPLETED else "findings so far: "
+            why = f"{why}; {so_far}{text}"
+        self._run_ended(rec, run, how, why, recurring, robot)
+        if isinstance(found, Findings):
+            _log_findings(rec.id, run, found)
+
+    def _findings(
+        self, rec: MissionRecord, outcome: MissionOutcome, results: Sequence[str]
+    ) -> Findings | str | None:
+        """The template's findings for an ended run; a text when they cannot be drawn.
+
+        A failed or aborted run without results has nothing to judge; a completed one is
+        judged even without results (the template then says what is missing).
+        """
+        if outcome != MissionOutcome.COMPLETED and not results:
+            return None
+        try:
+            return findings(self._request(rec), results)
+        except Exception as exc:  # a bad result must never lose the outcome itself
+            log.exception("mission %s: cannot draw findings from %d results", rec.id, len(results))
+            return f"findings unavailable ({type(exc).__name__}: {exc})"
 
     def _run_ended(
         self,

@@ -231,7 +231,9 @@ class MissionRequest(_Strict):
     permit_required: bool | None = None
     """None: derived from the zones the targets lie in (:mod:`missions.permits`)"""
     emergency_override: bool = False
-    """an emergency bypass of the normal schedule; always needs the two-person rule"""
+    """forces a permit to work under the two-person rule (:mod:`missions.permits`), whatever
+    the zones say; it does not bypass the schedule or change the release order (use
+    ``priority: emergency`` for that)"""
     robot: str | None = Field(default=None, min_length=1, pattern=ID_PATTERN)
     """serial number of the robot to use; None lets the controller choose"""
 

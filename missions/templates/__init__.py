@@ -2,12 +2,14 @@
 
 :data:`TEMPLATES` maps a template name to its :class:`Template`.  :func:`plan` expands a
 :class:`~missions.model.MissionRequest` on a site into the executable
-:class:`~missions.mission.MissionSpec` the controller dispatches.
+:class:`~missions.mission.MissionSpec` the controller dispatches.  :func:`findings` draws a
+finished mission's :class:`Findings` (the confined-space entry verdict, the NETA grade of a
+thermal inspection) from its action results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from missions.errors import MissionError
@@ -25,6 +27,7 @@ from missions.templates.fire_watch import FireWatch
 from missions.templates.gas_leak_survey import GasLeakSurvey
 from missions.templates.patrol import Patrol
 from missions.templates.radiation_survey import RadiationSurvey
+from missions.templates.results import EvaluatesResults, Findings
 from missions.templates.spill_sampling import SpillSampling
 from missions.templates.thermal_inspection import ThermalInspection, neta_severity
 
@@ -58,6 +61,20 @@ def required_capabilities(request: MissionRequest) -> set[str]:
     return get_template(request.template).capabilities(request) | set(request.required_capabilities)
 
 
+def findings(request: MissionRequest, results: Sequence[str]) -> Findings | None:
+    """What ``request``'s finished mission found, from its actions' results (pure).
+
+    ``results``: the robot's ``resultDescription`` of each of the mission's actions, in
+    mission order (step, then action within the step).  None when the template draws no
+    findings (patrol, sampling, ...).  Raises :class:`MissionValidationError` for an
+    unknown template or parameters it refuses.
+    """
+    template = get_template(request.template)
+    if not isinstance(template, EvaluatesResults):
+        return None  # a template written before findings existed
+    return template.evaluate(request, results)
+
+
 def plan(request: MissionRequest, site: SiteMap, mission_id: str | None = None) -> MissionSpec:
     """The executable MissionSpec for ``request`` on ``site`` (pure).
 
@@ -86,6 +103,8 @@ __all__ = [
     "BaseTemplate",
     "ConfinedSpaceEntry",
     "EntryVerdict",
+    "EvaluatesResults",
+    "Findings",
     "FireWatch",
     "GasLeakSurvey",
     "MissionError",
@@ -97,6 +116,7 @@ __all__ = [
     "ThermalInspection",
     "Verdict",
     "entry_verdict",
+    "findings",
     "get_template",
     "neta_severity",
     "plan",

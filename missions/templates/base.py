@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from missions.mission import MissionAction, MissionStep
 from missions.model import MissionRequest, MissionValidationError
 from missions.site import SiteMap, ZoneKind
+from missions.templates.results import Findings
 
 
 @runtime_checkable
@@ -95,6 +96,11 @@ class BaseTemplate(Generic[P]):
                 steps.append(MissionStep(node=params.return_to))
         check_reachable(site, steps)
         return steps
+
+    def evaluate(self, request: MissionRequest, results: Sequence[str]) -> Findings | None:
+        """Findings from the actions' results in mission order (see
+        :class:`~missions.templates.results.EvaluatesResults`); by default none."""
+        return None
 
     # --- for subclasses ---------------------------------------------------------------
 

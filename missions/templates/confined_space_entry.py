@@ -24,6 +24,12 @@ from missions.mission import MissionStep
 from missions.model import MissionRequest
 from missions.site import SiteMap
 from missions.templates.base import BaseTemplate, TemplateParams, action, dwell_s, target_nodes
+from missions.templates.results import (
+    Findings,
+    describe_readings,
+    parse_readings,
+    target_labels,
+)
 
 # --- thresholds (hazards.md §1.1) ------------------------------------------------------
 
@@ -63,6 +69,13 @@ IDLH_PPM: Mapping[str, float] = {
 OXYGEN = "O2"
 FLAMMABLE = "LEL"
 DEFAULT_TOXICS = ("H2S", "CO")
+
+ENTRY_UNITS: Mapping[str, str] = {
+    OXYGEN: "%vol",
+    FLAMMABLE: "%LEL",
+    **dict.fromkeys(PEL_PPM, "ppm"),
+}
+"""the unit each quantity of an atmosphericTest result must be in (upper-case names)"""
 
 
 class EntryVerdict(StrEnum):
@@ -231,3 +244,59 @@ class ConfinedSpaceEntry(BaseTemplate[ConfinedSpaceEntryParams]):
             ]
             steps.append(MissionStep(node=node, actions=acts))
         return steps
+
+    def evaluate(self, request: MissionRequest, results: Sequence[str]) -> Findings:
+        """The entry verdict from the atmosphericTest results, in mission order (each
+        target's heights, top first).
+
+        Fail-safe: a result that cannot be read, or a test missing (fewer results than
+        targets x heights), prohibits entry.  Each test is judged with
+        :func:`entry_verdict` against O2, LEL and the requested toxics.
+        """
+        params = self.parse_params(request)
+        required = (OXYGEN, FLAMMABLE, *params.toxics)
+        targets = target_labels(request)
+        heights = params.heights_m
+        expected = len(targets) * len(heights)
+        reasons: list[str] = []
+        details: list[str] = []
+        if len(results) != expected:
+            reasons.append(
+                f"expected {expected} atmospheric test results ({len(targets)} target(s) "
+                f"x {len(heights)} height(s)), got {len(results)}"
+            )
+        for i, result in enumerate(results):
+            if len(results) == expected:
+                where = f"height {i % len(heights) + 1} ({heights[i % len(heights)]:g} m)"
+                label = f"{targets[i // len(heights)]} {where}" if len(targets) > 1 else where
+            else:  # cannot tell which height a result belongs to
+                label = f"test {i + 1}"
+            parsed = parse_readings(result, ENTRY_UNITS)
+            if isinstance(parsed, str):
+                reasons.append(f"{label}: unreadable result ({parsed})")
+                continue
+            readings, units = parsed
+            details.append(f"{label}: {describe_readings(readings, units)}")
+            reasons.extend(f"{label}: {r}" for r in entry_verdict(readings, required).reasons)
+        if not results and not reasons:  # pragma: no cover - a request has >= 1 target
+            reasons.append("no atmospheric test results")
+        if reasons:
+            more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+            return Findings(
+                summary=f"entry verdict {EntryVerdict.ENTRY_PROHIBITED}: {reasons[0]}{more}",
+                verdict=EntryVerdict.ENTRY_PROHIBITED.value,
+                details=(*details, *(f"prohibits entry: {r}" for r in reasons)),
+                attention=True,
+            )
+        limits = (
+            f"O2 {O2_MIN_PCT:g}-{O2_MAX_PCT:g} %vol, LEL <= {LEL_SAFE_PCT:g} %LEL, "
+            f"{', '.join(params.toxics)} <= 50 % of PEL"
+        )
+        return Findings(
+            summary=(
+                f"entry verdict {EntryVerdict.ENTRY_PERMITTED}: {len(results)} test(s) at "
+                f"{', '.join(targets)} within the entry limits ({limits})"
+            ),
+            verdict=EntryVerdict.ENTRY_PERMITTED.value,
+            details=tuple(details),
+        )
