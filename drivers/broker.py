@@ -48,6 +48,7 @@ BrokerPreference = Literal["auto", "mosquitto", "amqtt"]
 
 _HOST = "127.0.0.1"
 _BIND_ATTEMPTS = 5
+_SAME_PORT_ATTEMPTS = 20  # about 8 s in all
 _MOSQUITTO_DIRS = ("/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin")
 _STOP_TIMEOUT_S = 5.0
 
@@ -400,7 +401,10 @@ class EmbeddedBroker:
             self._start_mosquitto if kind == "mosquitto" else self._start_amqtt
         )
         last: Exception | None = None
-        for attempt in range(_BIND_ATTEMPTS):
+        # The same port after a stop may stay taken for a moment while the old listener
+        # closes (seen with amqtt under load): keep trying for a few seconds.
+        attempts = _BIND_ATTEMPTS if port is None else _SAME_PORT_ATTEMPTS
+        for attempt in range(attempts):
             candidate = port if port is not None else free_port()
             try:
                 starter(candidate)
@@ -408,12 +412,12 @@ class EmbeddedBroker:
                 last = exc
                 logger.debug("embedded %s: bind to %d failed (%s), retrying", kind, candidate, exc)
                 if port is not None:  # same port wanted: give the old socket a moment
-                    time.sleep(0.1 * (attempt + 1))
+                    time.sleep(min(0.1 * (attempt + 1), 0.5))
                 continue
             self._kind, self._port = kind, candidate
             return
         where = f"port {port}" if port is not None else "a free port"
-        raise BrokerError(f"{kind} could not bind {where} after {_BIND_ATTEMPTS} attempts: {last}")
+        raise BrokerError(f"{kind} could not bind {where} after {attempts} attempts: {last}")
 
     def _start_mosquitto(self, port: int) -> None:
         binary = find_mosquitto()
