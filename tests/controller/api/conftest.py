@@ -12,12 +12,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -33,7 +31,7 @@ from drivers.broker import free_port
 from drivers.clock import SystemClock
 from missions.mission import MissionSpec
 from simulator.scenario import load_scenario
-from tests.controller.store.conftest import PG_SKIP, PG_URL, _pg_reachable
+from tests.databases import fresh_database
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_SITE = load_scenario(REPO / "config" / "drills" / "default.yaml").site
@@ -159,24 +157,8 @@ def backend(
             yield Backend(base, url, store, service, tokens, dispatched)
 
 
-@contextlib.contextmanager
-def _database(kind: str, tmp: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp.mktemp('api') / 'hazfleet.db'}"
-        return
-    if not _pg_reachable():
-        pytest.skip(PG_SKIP)
-    schema = f"hz_api_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        yield f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+def _database(kind: str, tmp: pytest.TempPathFactory) -> contextlib.AbstractContextManager[str]:
+    return fresh_database(kind, tmp.mktemp("api"), prefix="hz_api")
 
 
 def _empty_missions(url: str) -> None:

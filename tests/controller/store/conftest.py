@@ -9,59 +9,20 @@
 
 from __future__ import annotations
 
-import socket
-import uuid
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from controller.store import Store
-
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_URL = f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test"
-PG_SKIP = "PostgreSQL not reachable on 127.0.0.1:5432"
+from tests.databases import KINDS, fresh_database
 
 
-def _pg_reachable() -> bool:
-    try:
-        with socket.create_connection((PG_HOST, PG_PORT), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql"),
-    ]
-)
+@pytest.fixture(params=KINDS)
 def store_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("store") / "hazfleet.db"
-        yield f"sqlite:///{path}"
-        return
-    if not _pg_reachable():
-        pytest.skip(PG_SKIP)
-    schema = f"hz_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except SQLAlchemyError as exc:
-        admin.dispose()
-        pytest.skip(f"{PG_SKIP}: {exc}")
-    try:
-        yield f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path_factory.mktemp("store")) as url:
+        yield url
 
 
 @pytest.fixture
