@@ -1,0 +1,1 @@
+"""Hazard physics: pure, seeded, time-stepped models queryable at a map point (metres)."""

@@ -1,0 +1,1 @@
+"""Tests of the hazard physics models."""
