@@ -3,6 +3,9 @@
 One :class:`~missions.clock.FakeClock` is shared by every component.  Each tick the
 runner advances it by ``tick_s``, steps the controller and every robot, then waits at the
 delivery barrier (:mod:`simulator.delivery`) until all that was published has arrived.
+When the scenario has a world or hazards, the :class:`~simulator.world.HazardWorld` is
+stepped to the tick's time just before the robots step, so what they measure comes from
+the physics (seeded with ``[seed, 10_000]``).
 ``speed`` only decides how long the runner sleeps between ticks (``None``: not at all),
 so a seed gives the same outcome at any speed and on any load.
 """
@@ -33,11 +36,14 @@ from missions.mission import MissionOutcome
 from simulator.delivery import DeliveryTracker, TrackedBus
 from simulator.robot import SimRobot, SimRobotSpec, robot_will
 from simulator.scenario import Scenario
+from simulator.world import HazardWorld
 
 log = logging.getLogger(__name__)
 
 BARRIER_TIMEOUT_S = 5.0
 """wall seconds to wait for one tick's messages before counting them lost"""
+WORLD_RNG_KEY = 10_000
+"""the hazard world's generator is ``default_rng([seed, WORLD_RNG_KEY])``"""
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class DrillResult:
     messages_lost: int
     messages_rejected: dict[str, int]
     events: list[ControllerEvent] = field(default_factory=list)
+    hazards: list[dict[str, Any]] = field(default_factory=list)
+    """ground truth of the drill's hazards (:meth:`HazardWorld.ground_truth`)"""
 
     def summary(self) -> dict[str, Any]:
         """The stable ``summary.json`` format (documented in docs/drills.md)."""
@@ -107,6 +115,7 @@ class DrillResult:
             "sim_seconds": round(self.sim_seconds, 3),
             "wall_seconds": round(self.wall_seconds, 3),
             "messages": {"lost": self.messages_lost, "rejected": self.messages_rejected},
+            "hazards": list(self.hazards),
         }
 
 
@@ -144,6 +153,8 @@ class DrillRunner:
         self._transports: list[MqttTransport] = []
         self._buses: list[TrackedBus] = []
         self._events: list[ControllerEvent] = []
+        self.world: HazardWorld | None = None
+        """the drill's hazard physics; None when the scenario has no world nor hazards"""
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -173,6 +184,10 @@ class DrillRunner:
         controller = Controller(
             cbus, self.clock, sc.site, fleet, self._settings, on_event=self._events.append
         )
+        if sc.has_hazard_world:
+            # its own stream, apart from the robots' ([seed, i]) however many robots there are
+            world_rng = np.random.default_rng([self.seed, WORLD_RNG_KEY])
+            self.world = HazardWorld(sc.site, sc.world, sc.hazards, world_rng)
         robots: list[SimRobot] = []
         for i, entry in enumerate(sc.robots):
             kwargs: dict[str, Any] = {
@@ -192,7 +207,17 @@ class DrillRunner:
                 robot_will(spec, iface, self.clock),
             )
             rng = np.random.default_rng([self.seed, i])
-            robots.append(SimRobot(spec, sc.site, rbus, self.clock, interface=iface, rng=rng))
+            robots.append(
+                SimRobot(
+                    spec,
+                    sc.site,
+                    rbus,
+                    self.clock,
+                    interface=iface,
+                    rng=rng,
+                    environment=self.world,
+                )
+            )
         return controller, robots
 
     # -- running --------------------------------------------------------------------------
@@ -234,6 +259,9 @@ class DrillRunner:
             # a robot would see an order in this tick or the next depending on the load.
             controller.step()
             self._barrier()
+            if self.world is not None:
+                # the world reaches this tick's time before any robot reads it
+                self.world.step(max(0.0, sim_s - self.world.time_s))
             for r in robots:
                 r.step()
             self._barrier()
@@ -329,4 +357,5 @@ class DrillRunner:
             wall_seconds=wall_s,
             messages_lost=self.tracker.lost,
             messages_rejected=rejected,
+            hazards=self.world.ground_truth() if self.world is not None else [],
         )

@@ -5,13 +5,23 @@ criteria that decide whether the drill passed.  Loaded from ``config/drills/*.ya
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from drivers.config_file import load_model
 from missions.fleet import SERIAL_PATTERN
 from missions.mission import MissionOutcome, MissionSpec
 from missions.site import SiteMap
+from simulator.hazards import HazardEntry, WorldConfig, check_world, hazard_list_error
 
 
 class _Strict(BaseModel):
@@ -54,6 +64,18 @@ class Scenario(_Strict):
     robots: list[RobotEntry] = Field(min_length=1)
     missions: list[ScheduledMission] = Field(default_factory=list)
     success: Criteria = Criteria()
+    world: WorldConfig | None = None
+    """walls, obstacles, wind and the hazard grid (docs/drills.md); None: open, calm"""
+    hazards: list[HazardEntry] = Field(default_factory=list)
+    """gas releases, radiation sources, shields and fires on the drill's timeline"""
+
+    @field_validator("hazards", mode="wrap")
+    @classmethod
+    def _hazard_paths(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as err:
+            raise hazard_list_error(err) from None
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
@@ -76,7 +98,17 @@ class Scenario(_Strict):
                     raise ValueError(
                         f"missions.{i}.steps.{j}.node: no node {step.node!r} on the site"
                     )
+        if self.world is not None or self.hazards:
+            problem = check_world(self.site, self.world, self.hazards)
+            if problem is not None:
+                raise ValueError(f"{problem[0]}: {problem[1]}")
         return self
+
+    @property
+    def has_hazard_world(self) -> bool:
+        """True when the drill models a world (walls, wind) or hazards; otherwise the robots
+        read clean air, as before hazards existed."""
+        return self.world is not None or bool(self.hazards)
 
     def mission_spec(self, m: ScheduledMission) -> MissionSpec:
         return MissionSpec.model_validate(m.model_dump(exclude={"at_s", "expect"}))

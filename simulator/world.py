@@ -1,0 +1,368 @@
+"""The hazard world of a drill: the physics behind the :class:`Environment` port.
+
+:class:`HazardWorld` composes the pure models of :mod:`simulator.physics` from a
+scenario's ``world:`` and ``hazards:`` sections (:mod:`simulator.hazards`) and answers
+:meth:`HazardWorld.sample` for every quantity of
+:data:`simulator.environment.QUANTITY_UNITS`.  The drill runner steps it once per tick on
+the shared clock, before the robots step, so a robot reads the world as it is at the
+tick's time.
+
+What each quantity reads (true values; the robot adds its own sensor noise):
+
+* **Toxic gases** (``H2S``, ``CO``, ``NH3``, ``Cl2``, ``SO2``, ``NO2``, ppm) and ``CH4``
+  (%vol): one advection-diffusion :class:`~simulator.physics.gas.GasField` on the shared
+  grid per gas that is released (a fire releases CO), converted from g/m³ at 20 °C and
+  1 atm with :class:`~simulator.physics.gas.GasSpecies`.  With intermittency configured a
+  sensor sees the mean times the seeded log-normal multiplier.  A gas nobody releases
+  reads 0.
+* ``LEL`` (%LEL): the Le Chatelier sum ``Σ x_i / LEL_i`` over the released gases that
+  have a lower explosive limit here (CH4 5 %vol, H2S 4 %vol), as a catalytic bead sums the
+  combustibles it sees.  CO is flammable (LEL 12.5 %vol) but is not counted: no bead is
+  calibrated for it and its toxic limits come thousands of times earlier.
+* ``O2`` (%vol): dilution only.  Released gas displaces air, which is 20.9 %vol oxygen,
+  so ``O2 = 20.9 · (1 − Σ x_i)`` with ``x_i`` the volume fraction of every released gas.
+  Oxygen consumed by a fire is not modelled (a fire's CO is counted as a displacing gas).
+  10,000 ppm of a gas thus takes 0.2 %vol of oxygen away.
+* ``temperature`` (°C): the fire's heat (:class:`~simulator.physics.fire.FireCA`), the
+  world's ambient temperature elsewhere and without a fire.
+* ``doseRate`` (µSv/h): point sources behind shields plus the 0.1 µSv/h background
+  (:class:`~simulator.physics.radiation.RadiationField`).
+
+Time.  :meth:`HazardWorld.step` advances every model by ``dt_s``; a step that contains a
+hazard's onset or stop is cut at that moment, so a leak starting at 12.34 s releases
+exactly from 12.34 s whatever the tick.  :meth:`sample` reads the state the world has
+been stepped to (its ``t_s`` argument is not used to extrapolate).
+
+Randomness.  The world owns the generator it is given and hands each stochastic model its
+own child stream (intermittency per gas, the fire), so a seed fixes everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+import numpy as np
+from pydantic import JsonValue
+
+from missions.site import SiteMap
+from simulator.hazards import (
+    GAS_SPECIES,
+    FireEntry,
+    GasRelease,
+    HazardEntry,
+    RadiationSource,
+    ShieldEntry,
+    WorldConfig,
+    hazard_grid,
+    hazard_id,
+    solid_mask,
+)
+from simulator.physics.fire import CellState, FireCA, FireParams
+from simulator.physics.gas import Boundary, GasField, Intermittency, PointSource
+from simulator.physics.grid import Grid, WindField, rasterize_walls
+from simulator.physics.radiation import Material, RadiationField, Shield
+from simulator.physics.radiation import PointSource as GammaSource
+
+log = logging.getLogger(__name__)
+
+AIR_O2_PERCENT_VOL = 20.9
+"""Oxygen in clean air, %vol."""
+
+_EPS_S = 1e-9  # float slack on the shared clock (ten ticks of 0.1 s are 0.9999999999999999 s)
+_TOXIC_PPM = ("H2S", "CO", "NH3", "Cl2", "SO2", "NO2")
+
+
+class HazardWorld:
+    """Gas, fire and radiation of one drill, seeded and stepped on the shared clock.
+
+    Implements :class:`simulator.environment.Environment`.  ``rng`` is owned by the world
+    from then on (the drill runner passes ``np.random.default_rng([seed, 10_000])``).
+    """
+
+    def __init__(
+        self,
+        site: SiteMap,
+        world: WorldConfig | None,
+        hazards: Sequence[HazardEntry],
+        rng: np.random.Generator,
+    ) -> None:
+        w = world or WorldConfig()
+        self._config = w
+        self._hazards = tuple(hazards)
+        self.grid: Grid = hazard_grid(site, w, self._hazards)
+        self._solid = solid_mask(self.grid, w)
+        self._time_s = 0.0
+        gas_rng, fire_rng = rng.spawn(2)
+        wind = WindField.uniform(w.wind.u_m_s, w.wind.v_m_s)
+
+        releases = [h for h in self._hazards if isinstance(h, GasRelease)]
+        fires = [h for h in self._hazards if isinstance(h, FireEntry)]
+        names = list(dict.fromkeys(h.gas for h in releases))
+        if fires and "CO" not in names:
+            names.append("CO")
+        disp = w.dispersion
+        self._gas: dict[str, GasField] = {}
+        for name, child in zip(names, gas_rng.spawn(len(names)), strict=True):
+            patchy = None
+            if disp.intermittency is not None:
+                ic = disp.intermittency
+                patchy = Intermittency(
+                    self.grid,
+                    child,
+                    sigma_ln=ic.sigma_ln,
+                    patch_m=ic.patch_m,
+                    correlation_time_s=ic.correlation_time_s,
+                    drift_m_s=(w.wind.u_m_s, w.wind.v_m_s),
+                )
+            self._gas[name] = GasField(
+                self.grid,
+                diffusivity_m2_s=disp.diffusivity_m2_s,
+                wind=wind,
+                obstacles=self._solid,
+                mixing_height_m=disp.mixing_height_m,
+                decay_per_s=disp.decay_per_s,
+                boundary=Boundary(disp.boundary),
+                intermittency=patchy,
+            )
+        # each release is a source at rate 0 until its onset
+        self._releases: list[tuple[int, GasRelease, PointSource]] = []
+        self._released_g: dict[int, float] = {}
+        for i, h in enumerate(self._hazards):
+            if isinstance(h, GasRelease):
+                src = self._gas[h.gas].add_source(h.x_m, h.y_m, 0.0)
+                self._releases.append((i, h, src))
+                self._released_g[i] = 0.0
+
+        self._shields = tuple(
+            Shield(
+                tuple(h.polygon),
+                material=Material(h.material),
+                mu_per_m=h.mu_per_m,
+            )
+            for h in self._hazards
+            if isinstance(h, ShieldEntry)
+        )
+        self._gamma = [
+            (h, GammaSource(h.x_m, h.y_m, h.activity_gbq, h.nuclide))
+            for h in self._hazards
+            if isinstance(h, RadiationSource)
+        ]
+        self._exposed: tuple[bool, ...] = ()
+        self._radiation = RadiationField((), self._shields)
+
+        self._fires = fires
+        self._ignited = [False] * len(fires)
+        self._fire: FireCA | None = None
+        self._co_sources: dict[tuple[int, int], PointSource] = {}
+        if fires:
+            self._fire = FireCA(
+                self._fuel(fires),
+                self.grid.cell_m,
+                self.grid.origin_x_m,
+                self.grid.origin_y_m,
+                fire_rng,
+                wind_u_m_s=w.wind.u_m_s,
+                wind_v_m_s=w.wind.v_m_s,
+                params=FireParams(ambient_c=w.ambient_c),
+            )
+        self._apply_timeline()
+        log.info(
+            "hazard world: %d x %d cells of %.2f m, gases %s, %d gamma sources, %d fires",
+            self.grid.nx,
+            self.grid.ny,
+            self.grid.cell_m,
+            names or "none",
+            len(self._gamma),
+            len(fires),
+        )
+
+    def _fuel(self, fires: Sequence[FireEntry]) -> np.ndarray:
+        if any(f.fuel is None for f in fires):
+            burnable = ~self._solid
+        else:
+            burnable = rasterize_walls(self.grid, [p for f in fires for p in f.fuel or ()])
+            burnable &= ~self._solid
+        return np.where(burnable, int(CellState.FUEL), int(CellState.NO_FUEL)).astype(np.int8)
+
+    # ------------------------------------------------------------------ stepping
+
+    @property
+    def time_s(self) -> float:
+        """Simulated seconds the world has been stepped to."""
+        return self._time_s
+
+    def step(self, dt_s: float) -> None:
+        """Advance every model by ``dt_s`` simulated seconds, cutting the step at any
+        hazard onset or stop that falls inside it."""
+        if not math.isfinite(dt_s) or dt_s < 0:
+            raise ValueError(f"dt_s must be finite and >= 0, got {dt_s}")
+        end = self._time_s + dt_s
+        cuts = sorted(
+            {t for t in self._event_times() if self._time_s + _EPS_S < t < end - _EPS_S} | {end}
+        )
+        for t_next in cuts:
+            piece = t_next - self._time_s
+            if piece > 0:
+                self._step_models(piece)
+            self._time_s = t_next
+            self._apply_timeline()
+
+    def _event_times(self) -> list[float]:
+        times: list[float] = []
+        for h in self._hazards:
+            if isinstance(h, GasRelease):
+                times.append(h.start_s)
+                if h.stop_s is not None:
+                    times.append(h.stop_s)
+            elif isinstance(h, RadiationSource | FireEntry):
+                times.append(h.start_s)
+        return times
+
+    def _step_models(self, dt_s: float) -> None:
+        for i, _h, src in self._releases:
+            self._released_g[i] += src.rate_g_s * dt_s
+        if self._fire is not None:
+            self._fire.step(dt_s)
+            self._feed_fire_co()
+        for field in self._gas.values():
+            field.step(dt_s)
+
+    def _apply_timeline(self) -> None:
+        """Switch every hazard on or off for the world's current time."""
+        now = self._time_s + _EPS_S
+        for _i, h, src in self._releases:
+            on = h.start_s <= now and (h.stop_s is None or now < h.stop_s)
+            src.rate_g_s = h.rate_g_s if on else 0.0
+        exposed = tuple(h.start_s <= now for h, _ in self._gamma)
+        if exposed != self._exposed:
+            self._exposed = exposed
+            active = [s for (_, s), on in zip(self._gamma, exposed, strict=True) if on]
+            self._radiation = RadiationField(active, self._shields)
+        if self._fire is not None:
+            for k, f in enumerate(self._fires):
+                if not self._ignited[k] and f.start_s <= now:
+                    self._ignited[k] = True
+                    if not self._fire.ignite(f.x_m, f.y_m):
+                        log.warning("hazard world: fire %d did not ignite", k)
+            self._feed_fire_co()
+
+    def _feed_fire_co(self) -> None:
+        """One CO source per burning cell; cells that stopped burning release nothing."""
+        assert self._fire is not None
+        co = self._gas["CO"]
+        burning: set[tuple[int, int]] = set()
+        for x_m, y_m, rate_g_s in self._fire.sources():
+            cell = self.grid.cell_of(x_m, y_m)
+            if cell is None:
+                continue
+            burning.add(cell)
+            src = self._co_sources.get(cell)
+            if src is None:
+                self._co_sources[cell] = co.add_source(x_m, y_m, rate_g_s)
+            else:
+                src.rate_g_s = rate_g_s
+        for cell, src in self._co_sources.items():
+            if cell not in burning:
+                src.rate_g_s = 0.0
+
+    # ------------------------------------------------------------------ sampling
+
+    def sample(self, quantity: str, x_m: float, y_m: float, t_s: float) -> float | None:
+        """True value of ``quantity`` at map point (``x_m``, ``y_m``), now (see the module
+        docstring); None for a quantity this world does not know."""
+        if quantity in _TOXIC_PPM:
+            return GAS_SPECIES[quantity].ppm(self._g_m3(quantity, x_m, y_m))
+        if quantity == "CH4":
+            return GAS_SPECIES["CH4"].percent_vol(self._g_m3("CH4", x_m, y_m))
+        if quantity == "LEL":
+            return sum(
+                GAS_SPECIES[name].percent_lel(self._g_m3(name, x_m, y_m))
+                for name in self._gas
+                if GAS_SPECIES[name].lel_percent_vol is not None
+            )
+        if quantity == "O2":
+            fraction = sum(
+                GAS_SPECIES[name].ppm(self._g_m3(name, x_m, y_m)) * 1e-6 for name in self._gas
+            )
+            return AIR_O2_PERCENT_VOL * max(0.0, 1.0 - fraction)
+        if quantity == "temperature":
+            if self._fire is None:
+                return self._config.ambient_c
+            return self._fire.temperature_at(x_m, y_m)
+        if quantity == "doseRate":
+            return self._radiation.dose_rate_at(x_m, y_m)
+        return None
+
+    def _g_m3(self, gas: str, x_m: float, y_m: float) -> float:
+        field = self._gas.get(gas)
+        if field is None:
+            return 0.0
+        return field.instantaneous_concentration_at(x_m, y_m)
+
+    # ------------------------------------------------------------------ inspection
+
+    @property
+    def gas_fields(self) -> Mapping[str, GasField]:
+        """The gas fields by gas name (only the gases released)."""
+        return MappingProxyType(self._gas)
+
+    @property
+    def fire(self) -> FireCA | None:
+        return self._fire
+
+    @property
+    def radiation(self) -> RadiationField:
+        """The gamma field of the sources exposed now."""
+        return self._radiation
+
+    @property
+    def obstacles(self) -> np.ndarray:
+        """Read-only solid mask ``(ny, nx)`` of walls and obstacles on :attr:`grid`."""
+        view = self._solid.view()
+        view.flags.writeable = False
+        return view
+
+    def ground_truth(self) -> list[dict[str, JsonValue]]:
+        """Every hazard as configured, with what it did so far: the ``hazards`` key of
+        ``summary.json`` (documented in docs/drills.md)."""
+        out: list[dict[str, JsonValue]] = []
+        for i, h in enumerate(self._hazards):
+            entry: dict[str, JsonValue] = {"id": hazard_id(h, i), "kind": h.kind}
+            if isinstance(h, GasRelease):
+                entry |= {
+                    "gas": h.gas,
+                    "x_m": h.x_m,
+                    "y_m": h.y_m,
+                    "rate_g_s": h.rate_g_s,
+                    "start_s": h.start_s,
+                    "stop_s": h.stop_s,
+                    "released_g": round(self._released_g[i], 6),
+                }
+            elif isinstance(h, RadiationSource):
+                entry |= {
+                    "nuclide": h.nuclide,
+                    "activity_gbq": h.activity_gbq,
+                    "x_m": h.x_m,
+                    "y_m": h.y_m,
+                    "start_s": h.start_s,
+                }
+            elif isinstance(h, ShieldEntry):
+                entry |= {
+                    "material": h.material,
+                    "polygon": [[x, y] for x, y in h.polygon],
+                    "mu_per_m": h.mu_per_m,
+                }
+            else:
+                entry |= {"x_m": h.x_m, "y_m": h.y_m, "start_s": h.start_s}
+                if self._fire is not None:
+                    entry["cells_burning"] = self._fire.count(CellState.BURNING)
+                    entry["cells_burned"] = self._fire.count(CellState.BURNED)
+                    entry["cell_m"] = self.grid.cell_m
+            out.append(entry)
+        return out
+
+
+__all__ = ["AIR_O2_PERCENT_VOL", "HazardWorld"]

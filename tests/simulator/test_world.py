@@ -1,0 +1,343 @@
+"""The hazard world: what a robot's sensors read comes from the physics, in the right units,
+at the right time, and scenario files describing it fail with clear field paths."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any, get_args
+
+import numpy as np
+import pytest
+import yaml
+
+from drivers.errors import ConfigError
+from missions.site import SiteMap
+from simulator.environment import QUANTITY_UNITS, CleanAir
+from simulator.hazards import (
+    GAS_SPECIES,
+    FireEntry,
+    GasRelease,
+    HazardEntry,
+    RadiationSource,
+    ShieldEntry,
+    WorldConfig,
+)
+from simulator.physics.radiation import GAMMA_USV_H_PER_GBQ, Material
+from simulator.scenario import Scenario, load_scenario
+from simulator.world import HazardWorld
+
+REPO = Path(__file__).resolve().parents[2]
+R = 8.314462618
+T_K = 293.15
+P_PA = 101325.0
+
+SITE = SiteMap.model_validate(
+    {
+        "map_id": "m",
+        "nodes": [{"id": "a", "x": 0.0, "y": 0.0}, {"id": "b", "x": 20.0, "y": 10.0}],
+        "edges": [{"start": "a", "end": "b"}],
+    }
+)
+
+
+def world(
+    hazards: list[HazardEntry], config: dict[str, Any] | None = None, seed: int = 0
+) -> HazardWorld:
+    cfg = WorldConfig.model_validate(config or {})
+    return HazardWorld(SITE, cfg, hazards, np.random.default_rng([seed, 10_000]))
+
+
+def read(w: HazardWorld, quantity: str, x_m: float, y_m: float) -> float:
+    value = w.sample(quantity, x_m, y_m, w.time_s)
+    assert value is not None, quantity
+    return value
+
+
+def leak(**kw: Any) -> GasRelease:
+    data: dict[str, Any] = {"kind": "gas_release", "gas": "H2S", "x_m": 5.0, "y_m": 5.0}
+    data |= {"rate_g_s": 0.05} | kw
+    return GasRelease.model_validate(data)
+
+
+def test_no_hazard_reads_like_clean_air_for_every_quantity() -> None:
+    w = world([])
+    w.step(10.0)
+    clean = CleanAir()
+    for q in QUANTITY_UNITS:
+        assert w.sample(q, 3.0, 4.0, 10.0) == pytest.approx(clean.sample(q, 3.0, 4.0, 10.0)), q
+    assert w.sample("radon", 3.0, 4.0, 10.0) is None
+
+
+def test_ppm_of_a_known_mass_concentration() -> None:
+    # far future onset: the field holds exactly what the test puts in it
+    w = world([leak(start_s=1e6), leak(gas="CH4", start_s=1e6, x_m=6.0)])
+    w.gas_fields["H2S"].set_concentration(np.full(w.grid.shape, 1.0))  # 1 g/m³
+    w.gas_fields["CH4"].set_concentration(np.full(w.grid.shape, 2.0))  # 2 g/m³
+    h2s_ppm = 1.0 / 34.081 * R * T_K / P_PA * 1e6
+    ch4_vol = 2.0 / 16.043 * R * T_K / P_PA * 100.0
+    assert h2s_ppm == pytest.approx(705.8, rel=1e-3)  # the anchor itself, by hand
+    assert w.sample("H2S", 7.3, 2.1, 0.0) == pytest.approx(h2s_ppm, rel=1e-9)
+    assert w.sample("CH4", 7.3, 2.1, 0.0) == pytest.approx(ch4_vol, rel=1e-9)
+    # Le Chatelier: each flammable gas's share of its own LEL, summed (H2S 4 %vol, CH4 5)
+    lel = h2s_ppm / 1e4 / 4.0 * 100.0 + ch4_vol / 5.0 * 100.0
+    assert w.sample("LEL", 7.3, 2.1, 0.0) == pytest.approx(lel, rel=1e-9)
+    assert w.sample("CO", 7.3, 2.1, 0.0) == 0.0  # not released
+
+
+def test_oxygen_drops_by_dilution() -> None:
+    w = world([leak(gas="CH4", start_s=1e6)])
+    # 1 %vol of methane displaces 1 % of the air, and 1 % of its oxygen with it
+    one_percent_g_m3 = 0.01 * P_PA / (R * T_K) * 16.043
+    w.gas_fields["CH4"].set_concentration(np.full(w.grid.shape, one_percent_g_m3))
+    assert w.sample("CH4", 4.0, 4.0, 0.0) == pytest.approx(1.0, rel=1e-9)
+    assert w.sample("O2", 4.0, 4.0, 0.0) == pytest.approx(20.9 * 0.99, rel=1e-9)
+    assert w.sample("LEL", 4.0, 4.0, 0.0) == pytest.approx(20.0, rel=1e-9)
+
+
+def test_onset_and_stop_are_respected_whatever_the_tick() -> None:
+    w = world([leak(start_s=12.34, stop_s=20.0)])
+    while w.time_s < 12.3 - 1e-9:
+        w.step(0.1)
+    assert w.sample("H2S", 5.0, 5.0, w.time_s) == 0.0
+    assert w.ground_truth()[0]["released_g"] == 0.0
+    w.step(0.1)  # 12.3 -> 12.4: the leak runs for the last 0.06 s of this tick
+    assert read(w, "H2S", 5.0, 5.0) > 0.0
+    assert w.ground_truth()[0]["released_g"] == pytest.approx(0.05 * 0.06, rel=1e-6)
+
+    big = world([leak(start_s=12.34, stop_s=20.0)])
+    big.step(30.0)  # one step across both the onset and the stop
+    assert big.ground_truth()[0]["released_g"] == pytest.approx(0.05 * (20.0 - 12.34), rel=1e-9)
+    small = world([leak(start_s=12.34, stop_s=20.0)])
+    for _ in range(300):
+        small.step(0.1)
+    assert small.ground_truth()[0]["released_g"] == pytest.approx(0.05 * 7.66, rel=1e-9)
+    mass_big = big.gas_fields["H2S"].mass()
+    assert small.gas_fields["H2S"].mass() == pytest.approx(mass_big, rel=0.02)
+
+
+def test_a_wall_keeps_the_gas_on_its_side() -> None:
+    # a closed room 0..10 x 0..10 m inside the open site; the leak is inside it
+    room = [
+        [[0.0, 0.0], [10.0, 0.0], [10.0, 0.3], [0.0, 0.3]],
+        [[0.0, 9.7], [10.0, 9.7], [10.0, 10.0], [0.0, 10.0]],
+        [[0.0, 0.0], [0.3, 0.0], [0.3, 10.0], [0.0, 10.0]],
+        [[9.7, 0.0], [10.0, 0.0], [10.0, 10.0], [9.7, 10.0]],
+    ]
+    config = {"walls": room, "dispersion": {"diffusivity_m2_s": 0.1}}
+    walled = world([leak(x_m=8.0, y_m=5.0)], config)
+    open_site = world([leak(x_m=8.0, y_m=5.0)], {"dispersion": {"diffusivity_m2_s": 0.1}})
+    for _ in range(60):
+        walled.step(1.0)
+        open_site.step(1.0)
+    # 3.5 m from the leak: beyond the wall nothing, in the open a clear reading
+    assert walled.sample("H2S", 11.5, 5.0, 60.0) == 0.0
+    assert read(open_site, "H2S", 11.5, 5.0) > 1.0
+    # inside, the gas that cannot leave piles up
+    assert read(walled, "H2S", 7.0, 5.0) > read(open_site, "H2S", 7.0, 5.0)
+
+
+def test_wind_carries_the_gas_downwind() -> None:
+    w = world([leak(x_m=10.0, y_m=5.0)], {"wind": {"speed_m_s": 0.5, "direction_deg": 90}})
+    for _ in range(30):
+        w.step(1.0)
+    # toward +y (north) it is downwind
+    assert read(w, "H2S", 10.0, 8.0) > 10 * read(w, "H2S", 10.0, 2.0)
+
+
+def test_dose_rate_behind_a_shield_and_source_onset() -> None:
+    src = RadiationSource.model_validate(
+        {"kind": "radiation_source", "nuclide": "Cs-137", "activity_gbq": 1.0}
+        | {"x_m": 5.0, "y_m": 5.0, "start_s": 10.0}
+    )
+    wall = ShieldEntry.model_validate(
+        {"kind": "shield", "material": "concrete"}
+        | {"polygon": [[7.0, 0.0], [7.3, 0.0], [7.3, 6.0], [7.0, 6.0]]}
+    )
+    w = world([src, wall])
+    assert w.sample("doseRate", 10.0, 5.0, 0.0) == pytest.approx(0.1)  # not exposed yet
+    w.step(10.0)
+    clear = w.sample("doseRate", 5.0, 10.0, 10.0)  # 5 m, line of sight
+    shielded = w.sample("doseRate", 10.0, 5.0, 10.0)  # 5 m, through 0.3 m of concrete
+    assert clear == pytest.approx(0.1 + 76.0 / 25.0, rel=1e-9)
+    mu = math.log(10) / 0.13
+    assert shielded == pytest.approx(0.1 + 76.0 / 25.0 * math.exp(-mu * 0.3), rel=1e-9)
+    assert shielded is not None and clear is not None and shielded < clear / 10
+
+
+def test_fire_heats_and_makes_co_after_ignition() -> None:
+    fire = FireEntry.model_validate(
+        {"kind": "fire", "x_m": 10.0, "y_m": 5.0, "start_s": 5.0}
+        | {"fuel": [[[8.0, 3.0], [12.0, 3.0], [12.0, 7.0], [8.0, 7.0]]]}
+    )
+    w = world([fire], {"ambient_c": 15.0})
+    w.step(4.9)
+    assert w.sample("temperature", 10.0, 5.0, 4.9) == 15.0
+    assert w.sample("CO", 10.0, 5.0, 4.9) == 0.0
+    w.step(20.0)
+    assert w.sample("temperature", 10.0, 5.0, 24.9) == pytest.approx(800.0)
+    assert (w.sample("CO", 10.0, 5.0, 24.9) or 0.0) > 1.0
+    # the heat falls off with distance (1/d² per burning cell)
+    assert 15.0 < (w.sample("temperature", 0.0, 0.0, 24.9) or 0.0) < 100.0
+    truth = w.ground_truth()[0]
+    assert truth["kind"] == "fire" and truth["start_s"] == 5.0
+    assert isinstance(truth["cells_burning"], int) and truth["cells_burning"] > 0
+    # nothing outside the fuel polygon burns (cells crossed by its outline may)
+    fire_model = w.fire
+    assert fire_model is not None
+    assert fire_model.cell_state_at(2.0, 2.0) is not None
+    assert int(fire_model.cell_state_at(2.0, 2.0) or 0) == 0  # NO_FUEL
+
+
+def test_same_seed_same_readings_other_seed_other_readings() -> None:
+    config = {"dispersion": {"intermittency": {"sigma_ln": 1.0}}}
+
+    def run(seed: int) -> list[float | None]:
+        w = world([leak()], config, seed=seed)
+        out: list[float | None] = []
+        for k in range(50):
+            w.step(0.1)
+            out.append(w.sample("H2S", 5.5, 5.5, (k + 1) * 0.1))
+        return out
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+
+
+def test_ground_truth_lists_every_hazard() -> None:
+    w = world([leak(id="seal", start_s=1.0)])
+    w.step(3.0)
+    assert w.ground_truth() == [
+        {
+            "id": "seal",
+            "kind": "gas_release",
+            "gas": "H2S",
+            "x_m": 5.0,
+            "y_m": 5.0,
+            "rate_g_s": 0.05,
+            "start_s": 1.0,
+            "stop_s": None,
+            "released_g": pytest.approx(0.1),
+        }
+    ]
+
+
+# ------------------------------------------------------------------ scenario files
+
+DEFAULT = REPO / "config" / "drills" / "default.yaml"
+
+
+def scenario_with(tmp_path: Path, **sections: Any) -> Path:
+    data = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    data |= copy.deepcopy(sections)
+    path = tmp_path / "drill.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_the_scenario_offers_exactly_what_the_physics_knows() -> None:
+    # the Literal choices of the scenario file are spelled out for readable errors
+    assert set(get_args(RadiationSource.model_fields["nuclide"].annotation)) == set(
+        GAMMA_USV_H_PER_GBQ
+    )
+    assert set(get_args(ShieldEntry.model_fields["material"].annotation)) == {
+        m.value for m in Material
+    }
+    assert set(get_args(GasRelease.model_fields["gas"].annotation)) == set(GAS_SPECIES)
+
+
+def test_the_default_drill_has_no_hazard_world() -> None:
+    sc = load_scenario(DEFAULT)
+    assert sc.world is None and sc.hazards == [] and not sc.has_hazard_world
+
+
+@pytest.mark.parametrize(
+    ("sections", "field", "words"),
+    [
+        (
+            {
+                "hazards": [
+                    {"kind": "gas_release", "gas": "H2S", "x_m": 99, "y_m": 0, "rate_g_s": 1}
+                ]
+            },
+            "hazards.0.x_m",
+            ("off the hazard grid",),
+        ),
+        (
+            {"hazards": [{"kind": "gas_release", "gas": "H2S", "x_m": 1, "y_m": 1, "rate_g_s": 0}]},
+            "hazards.0.rate_g_s",
+            ("greater than 0",),
+        ),
+        (
+            {"hazards": [{"kind": "gas_release", "gas": "XX", "x_m": 1, "y_m": 1, "rate_g_s": 1}]},
+            "hazards.0.gas",
+            ("'H2S'",),
+        ),
+        (
+            {"hazards": [{"kind": "volcano", "x_m": 1, "y_m": 1}]},
+            "hazards.0",
+            ("volcano",),
+        ),
+        (
+            {"hazards": [{"kind": "fire", "x_m": 1, "y_m": 1, "colour": "red"}]},
+            "hazards.0.colour",
+            ("unknown field",),
+        ),
+        (
+            {
+                "hazards": [
+                    {"kind": "gas_release", "gas": "CO", "x_m": 1, "y_m": 1, "rate_g_s": 1}
+                    | {"start_s": 9, "stop_s": 3}
+                ]
+            },
+            "hazards.0.stop_s",
+            ("after start_s",),
+        ),
+        (
+            {
+                "world": {"walls": [[[0.5, 0.5], [1.5, 0.5], [1.5, 1.5], [0.5, 1.5]]]},
+                "hazards": [{"kind": "fire", "x_m": 1, "y_m": 1}],
+            },
+            "hazards.0.x_m",
+            ("inside a wall",),
+        ),
+        (
+            {
+                "hazards": [
+                    {"kind": "radiation_source", "nuclide": "Cs-137", "activity_gbq": 1}
+                    | {"x_m": 1, "y_m": 1, "id": "s"},
+                    {"kind": "radiation_source", "nuclide": "Co-60", "activity_gbq": 1}
+                    | {"x_m": 2, "y_m": 1, "id": "s"},
+                ]
+            },
+            "hazards.1.id",
+            ("duplicate",),
+        ),
+        ({"world": {"wind": {"speed_m_s": -1}}}, "world.wind.speed_m_s", ("greater than",)),
+        ({"world": {"grid": {"cell_m": 0.01}}}, "world.grid.cell_m", ("cells",)),
+        ({"world": {"walls": [[[0, 0], [1, 1]]]}}, "world.walls.0", ("at least 3",)),
+    ],
+)
+def test_bad_world_or_hazard_is_named_with_its_path(
+    tmp_path: Path, sections: dict[str, Any], field: str, words: tuple[str, ...]
+) -> None:
+    path = scenario_with(tmp_path, **sections)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    err = info.value
+    assert err.field == field, str(err)
+    for word in words:
+        assert word in err.problem, str(err)
+
+
+def test_a_scenario_with_hazards_loads(tmp_path: Path) -> None:
+    path = scenario_with(
+        tmp_path,
+        world={"wind": {"speed_m_s": 1.0, "direction_deg": 45}},
+        hazards=[{"kind": "gas_release", "gas": "H2S", "x_m": 3, "y_m": 9, "rate_g_s": 0.1}],
+    )
+    sc = load_scenario(path)
+    assert isinstance(sc, Scenario) and sc.has_hazard_world
+    assert isinstance(sc.hazards[0], GasRelease)
+    assert sc.world is not None and sc.world.wind.u_m_s == pytest.approx(math.sqrt(0.5))
