@@ -87,6 +87,8 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
     # imported here so that `hazfleet --help` stays fast
     from hazfleet.progress import ProgressView
     from simulator.drill import DrillRunner
+    from simulator.recorder import DrillRecorder, fan_out, kpis
+    from simulator.report import write_report
     from simulator.scenario import load_scenario
 
     scenario_path = paths.scenario_file(args.scenario or cfg.drill.scenario)
@@ -121,6 +123,7 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
             f"broker {_broker_label(url, broker)}",
             highlight=False,
         )
+        recorder = DrillRecorder()  # records even when --quiet: the report needs it
         with ProgressView(console) as view:
             runner = DrillRunner(
                 scenario,
@@ -131,7 +134,7 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
                 speed=speed,
                 mqtt=mqtt,
                 controller_settings=cfg.controller.settings(scenario.interface),
-                on_progress=None if args.quiet else view,
+                on_progress=recorder if args.quiet else fan_out(recorder, view),
             )
             result = runner.run()
     finally:
@@ -141,8 +144,11 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
     report_dir.mkdir(parents=True, exist_ok=True)
     summary_path = report_dir / "summary.json"
     tmp = summary_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
+    summary = result.summary()
+    summary["kpis"] = kpis(summary, recorder)
+    tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     tmp.replace(summary_path)  # never leave a half-written summary behind
+    report_path = write_report(report_dir, summary, recorder, scenario.site)
     verdict = "[green]PASSED[/]" if result.passed else "[red]FAILED[/]"
     console.print(
         f"drill {scenario.name}: {verdict} in {result.sim_seconds:.1f} simulated s "
@@ -151,6 +157,7 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
     )
     for f in result.failures:
         console.print(f"  [red]✗[/] {f}", highlight=False)
+    console.print(f"report: {report_path}", highlight=False)
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
