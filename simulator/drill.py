@@ -8,6 +8,8 @@ stepped to the tick's time just before the robots step, so what they measure com
 the physics (seeded with ``[seed, 10_000]``).
 ``speed`` only decides how long the runner sleeps between ticks (``None``: not at all),
 so a seed gives the same outcome at any speed and on any load.
+The scenario's ``faults`` are applied at the start of their tick, before the controller
+steps, by a :class:`~simulator.fault_injector.FaultInjector`, followed by a barrier.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from controller.service import (
     RobotStatus,
     controller_will,
 )
+from drivers.broker import EmbeddedBroker
+from drivers.bus import Will
 from drivers.errors import TransportError
 from drivers.mqtt import MqttSettings, MqttTransport
 from missions.clock import FakeClock
 from missions.fleet import RobotRef
 from missions.mission import MissionOutcome
 from simulator.delivery import DeliveryTracker, TrackedBus
+from simulator.fault_injector import FaultInjector, Link
 from simulator.robot import SimRobot, SimRobotSpec, robot_will
 from simulator.scenario import Scenario
 from simulator.world import HazardWorld
@@ -71,6 +76,8 @@ class DrillResult:
     events: list[ControllerEvent] = field(default_factory=list)
     hazards: list[dict[str, Any]] = field(default_factory=list)
     """ground truth of the drill's hazards (:meth:`HazardWorld.ground_truth`)"""
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    """what became of each scenario fault (:attr:`FaultInjector.records`)"""
 
     def summary(self) -> dict[str, Any]:
         """The stable ``summary.json`` format (documented in docs/drills.md)."""
@@ -116,6 +123,7 @@ class DrillResult:
             "wall_seconds": round(self.wall_seconds, 3),
             "messages": {"lost": self.messages_lost, "rejected": self.messages_rejected},
             "hazards": list(self.hazards),
+            "faults": [dict(f) for f in self.faults],
         }
 
 
@@ -134,7 +142,10 @@ class DrillRunner:
         on_progress: Callable[[DrillProgress], None] | None = None,
         progress_every_s: float = 1.0,
         wall_start_epoch_s: float | None = None,
+        broker: EmbeddedBroker | None = None,
     ) -> None:
+        """``broker``: the embedded broker the drill runs on, if it is one (a
+        ``broker_outage`` fault stops and restarts it; on any other it is skipped)."""
         if speed is not None and speed <= 0:
             raise ValueError("speed must be positive (or None for as fast as possible)")
         self.scenario = scenario
@@ -155,10 +166,15 @@ class DrillRunner:
         self._events: list[ControllerEvent] = []
         self.world: HazardWorld | None = None
         """the drill's hazard physics; None when the scenario has no world nor hazards"""
+        self._broker = broker
+        self._links: list[Link] = []
+        self._robot_links: dict[str, Link] = {}
+        self.faults: FaultInjector | None = None
+        """applies the scenario's faults; None when it has none"""
 
     # -- wiring ---------------------------------------------------------------------------
 
-    def _transport(self, client_id: str, will: Any) -> TrackedBus:
+    def _transport(self, client_id: str, will: Will) -> TrackedBus:
         t = MqttTransport(
             self._host,
             self._port,
@@ -171,6 +187,7 @@ class DrillRunner:
         self._transports.append(t)
         bus = TrackedBus(t, self.tracker, held=True)
         self._buses.append(bus)
+        self._links.append(Link(t, bus, will))
         return bus
 
     def _build(self) -> tuple[Controller, list[SimRobot]]:
@@ -207,16 +224,30 @@ class DrillRunner:
                 robot_will(spec, iface, self.clock),
             )
             rng = np.random.default_rng([self.seed, i])
-            robots.append(
-                SimRobot(
-                    spec,
-                    sc.site,
-                    rbus,
-                    self.clock,
-                    interface=iface,
-                    rng=rng,
-                    environment=self.world,
-                )
+            robot = SimRobot(
+                spec,
+                sc.site,
+                rbus,
+                self.clock,
+                interface=iface,
+                rng=rng,
+                environment=self.world,
+            )
+            robots.append(robot)
+            link = self._links[-1]
+            self._links[-1] = self._robot_links[entry.serial] = Link(
+                link.transport, link.bus, link.will, robot
+            )
+        if sc.faults:
+            self.faults = FaultInjector(
+                list(sc.faults),
+                robots=self._robot_links,
+                links=self._links,
+                tracker=self.tracker,
+                clock=self.clock,
+                seed=self.seed,
+                broker=self._broker,
+                broker_label=self._broker_label,
             )
         return controller, robots
 
@@ -253,6 +284,9 @@ class DrillRunner:
         while True:
             while pending and pending[0].at_s <= sim_s + 1e-9:
                 controller.submit(sc.mission_spec(pending.pop(0)))
+            if self.faults is not None and self.faults.apply_due(sim_s):
+                # a cut link's last will reaches the controller before it steps
+                self._barrier()
             # Two phases per tick, each closed by the delivery barrier: what the controller
             # sends in this tick reaches the robots before they step, and what the robots
             # send reaches the controller before its next step.  Without the first barrier
@@ -344,6 +378,8 @@ class DrillRunner:
             )
         if self.tracker.lost:
             failures.append(f"{self.tracker.lost} messages were lost on the broker")
+        if self.faults is not None:
+            failures.extend(f"fault {e}" for e in self.faults.errors)
         return DrillResult(
             scenario=sc.name,
             seed=self.seed,
@@ -358,4 +394,5 @@ class DrillRunner:
             messages_lost=self.tracker.lost,
             messages_rejected=rejected,
             hazards=self.world.ground_truth() if self.world is not None else [],
+            faults=[dict(r) for r in self.faults.records] if self.faults is not None else [],
         )

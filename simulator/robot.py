@@ -23,6 +23,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import JsonValue
 
 from drivers.bus import Bus, Inbox, Message, Will, topic_matches
 from drivers.errors import ProtocolError
@@ -40,9 +41,17 @@ from drivers.vda5050.messages import (
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.clock import Clock
 from missions.site import SiteMap
+from simulator.camera import (
+    CAMERA_QOS,
+    CAMERA_RETAIN,
+    CAMERA_TOPIC_NAME,
+    camera_topic,
+    encode_frame,
+)
 from simulator.environment import CleanAir, Environment
-from simulator.robot_actions import Instruments
+from simulator.robot_actions import Where
 from simulator.robot_engine import RobotEngine
+from simulator.robot_faults import FaultyInstruments, RobotFault
 from simulator.robot_heartbeat import HeartbeatWatch, parse_beat
 from simulator.robot_orders import Accepted, Ignored, Rejection, check_action, decide, plan_action
 from simulator.robot_plan import RobotError
@@ -134,7 +143,9 @@ class SimRobot:
         if rng is None:
             # Reproducible without a seed: derived from the robot's identity.
             rng = np.random.default_rng(zlib.crc32(f"{spec.manufacturer}/{spec.serial}".encode()))
-        instruments = Instruments(environment or CleanAir(), rng, spec.serial, site.map_id)
+        # FaultyInstruments: Instruments that a drill's stuck_sensor fault can freeze
+        instruments = FaultyInstruments(environment or CleanAir(), rng, spec.serial, site.map_id)
+        self._instruments = instruments
         start = site.node(spec.start_node)
         self._engine = RobotEngine(
             spec,
@@ -148,6 +159,7 @@ class SimRobot:
             name: str(Topic(interface, spec.manufacturer, spec.serial, name)) for name in TopicName
         }
         self._heartbeat_filter = heartbeat_filter(interface)
+        self._camera_topic = camera_topic(interface, spec.manufacturer, spec.serial)
         self._headers = HeaderCounter()
         self._inbox = Inbox()
         self._watch = HeartbeatWatch()
@@ -161,6 +173,8 @@ class SimRobot:
         self._last_visualization_s = 0.0
         self.messages_rejected = 0
         """malformed messages received (undecodable, or a validationError order)"""
+        self._faults_due: list[tuple[RobotFault, float | None]] = []
+        self._faults_until: dict[RobotFault, float] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -192,8 +206,11 @@ class SimRobot:
         if not self._started or self._stopped:
             return
         now = self._clock.monotonic()
+        self._observe(now)
         self._engine.advance(now - self._last_step_s, now)
         self._last_step_s = now
+        self._publish_frames()
+        self._update_faults(now)
         for message in self._inbox.drain():
             self._handle(message, now)
         lost = self._watch.lost(now)
@@ -231,6 +248,71 @@ class SimRobot:
             errors=[err.error_type for err in e.errors],
             action_states={r.action_id: r.status for r in e.runs},
         )
+
+    # ------------------------------------------------------------------ faults (drills)
+
+    def inject(self, fault: RobotFault, until_s: float | None) -> None:
+        """Give the robot ``fault`` (:mod:`simulator.robot_faults`) until clock time
+        ``until_s`` (s of ``clock.monotonic()``; None: for good).
+
+        It takes effect with the next :meth:`step`, after the robot has moved up to that
+        step's time, so a fault injected at time t acts on what happens after t."""
+        self._faults_due.append((fault, until_s))
+
+    def announce(self) -> None:
+        """Connection ONLINE and a fresh state, as a robot does when its link is back."""
+        if not self._started or self._stopped:
+            return
+        now = self._clock.monotonic()
+        self._publish_connection(ConnectionState.ONLINE)
+        self._publish_state(now)
+        log.info("robot %s/%s back online", self._spec.manufacturer, self._spec.serial)
+
+    def _update_faults(self, now: float) -> None:
+        for fault, until_s in self._faults_due:
+            log.warning("robot %s: fault %s until %s s", self._spec.serial, fault, until_s)
+            if fault is RobotFault.BATTERY_FAILURE:
+                self._engine.fail_battery()
+            elif fault is RobotFault.STALL:
+                self._engine.set_stalled(True)
+            elif fault is RobotFault.STUCK_SENSOR:
+                stuck_until = until_s if until_s is not None else float("inf")
+                self._instruments.stick(self._engine.where(), stuck_until)
+            if until_s is not None:
+                self._faults_until[fault] = until_s
+        self._faults_due.clear()
+        for fault, until_s in list(self._faults_until.items()):
+            if now + _EPS_S < until_s:
+                continue
+            del self._faults_until[fault]
+            log.info("robot %s: fault %s over", self._spec.serial, fault)
+            if fault is RobotFault.STALL:
+                self._engine.set_stalled(False)
+            elif fault is RobotFault.STUCK_SENSOR:
+                self._instruments.unstick()
+
+    # ------------------------------------------------------------------ sensors, camera
+
+    def _observe(self, now: float) -> None:
+        """Step the detector to ``now`` where the robot stands at the start of this step
+        (its readings then match the position actions read them at)."""
+        w = self._engine.where()
+        self._instruments.observe(Where(w.x_m, w.y_m, w.theta, now))
+
+    def _publish_frames(self) -> None:
+        """Publish the frames the finished captureImage / thermalScan actions took
+        (hazfleet camera extension, docs/protocol.md): QoS 0, not retained."""
+        for captured in self._instruments.take_frames():
+            header: dict[str, JsonValue] = {
+                "headerId": self._headers.next(CAMERA_TOPIC_NAME),
+                "timestamp": format_timestamp(self._clock.now()),
+                "version": self._spec.version,
+                "manufacturer": self._spec.manufacturer,
+                "serialNumber": self._spec.serial,
+            }
+            self._bus.publish(
+                self._camera_topic, encode_frame(captured, header), CAMERA_QOS, CAMERA_RETAIN
+            )
 
     # ------------------------------------------------------------------ inbound
 

@@ -5,17 +5,27 @@ with RUNNING/INITIALIZING <-> PAUSED while the robot is paused by ``startPause``
 action changes status at most once per simulation step, so every status is visible in at
 least one published state message.
 
-Sensing actions sample the :class:`~simulator.environment.Environment` at the robot's
-position at the moment of each phase (a NONE-blocking reading taken while driving is
-taken where the robot is at that moment), add seeded Gaussian noise and round to the
-sensor's resolution.  Results are compact JSON in ``resultDescription``::
+Gas readings come from the robot's detector (:mod:`simulator.robot_sensors`): sensor
+models run all the time along the robot's path (:meth:`Instruments.observe`, every step),
+so a reading lags the truth by the cell's t90.  A sensing action reports the detector's
+reading at the moment of each phase (a NONE-blocking reading taken while driving is the
+reading where the robot is at that moment).  ``doseRate`` comes from the Poisson counter
+over the action's running time when the world has radiation sources; ``temperature``
+(thermalScan) and dose rates elsewhere are the true value plus seeded Gaussian noise,
+rounded to the instrument's resolution.  Results are compact JSON in
+``resultDescription``::
 
-    {"readings": {"O2": {"value": 20.9, "unit": "%vol"}, ...},
+    {"readings": {"O2": {"value": 20.9, "unit": "%vol", "status": "ok"}, ...},
      "x_m": 3.0, "y_m": 4.0, "mapId": "site"}
 
 The insertion order of ``readings`` is the order of measurement (an ``atmosphericTest``
 reads O2, then LEL, then the toxic gases).  ``value`` is null when the environment does
-not model the quantity.
+not model the quantity (status ``unavailable``) or the sensor gives no value (status
+``warmup``, ``dropout`` or ``fault``); ``over_range`` values are clipped to the range.
+
+``captureImage`` and ``thermalScan`` also take a camera frame (:mod:`simulator.camera`)
+when they finish; the robot publishes it on its camera topic (docs/protocol.md) and the
+result names it by ``imageId``.
 """
 
 from __future__ import annotations
@@ -30,7 +40,9 @@ import numpy as np
 from pydantic import JsonValue
 
 from drivers.vda5050.messages import ActionStatus, BlockingType
+from simulator.camera import Camera, CapturedFrame, FrameKind
 from simulator.environment import QUANTITY_UNITS, TOXIC_GASES, Environment
+from simulator.robot_sensors import Measurement, SensorSuite
 from simulator.robot_spec import RADIUS_PARAM
 
 ACTIVE = frozenset({ActionStatus.INITIALIZING, ActionStatus.RUNNING, ActionStatus.PAUSED})
@@ -40,7 +52,10 @@ _EPS_S = 1e-9  # float slack: ten FakeClock ticks of 0.1 s sum to 0.999999999999
 _THERMAL_RADIUS_M = 2.0
 _THERMAL_RAYS = 8
 
-# quantity -> (absolute noise sd, relative noise sd, resolution, lowest value, highest value)
+# Simple instruments (true value + noise): quantity -> (absolute noise sd, relative noise sd,
+# resolution, lowest value, highest value).  Gases with a cell in the detector
+# (simulator.robot_sensors) use the cell instead; their rows serve environments whose
+# detector has no cell for them.
 _SENSOR: Mapping[str, tuple[float, float, float, float, float]] = {
     "O2": (0.05, 0.0, 0.1, 0.0, 100.0),
     "LEL": (0.3, 0.0, 1.0, 0.0, 100.0),
@@ -91,7 +106,11 @@ class Where:
 
 
 class Instruments:
-    """The robot's sensors and id generator: environment + noise + resolution."""
+    """The robot's detector, camera, simple instruments and id generator.
+
+    ``environment`` is the truth; ``rng`` the robot's generator (the detector's cells and
+    the camera get child streams spawned from it, the simple instruments draw from it).
+    """
 
     def __init__(
         self, environment: Environment, rng: np.random.Generator, serial: str, map_id: str
@@ -101,8 +120,35 @@ class Instruments:
         self._serial = serial
         self.map_id = map_id
         self._counters: dict[str, int] = {}
+        sensors_rng, camera_rng = rng.spawn(2)
+        self.sensors = SensorSuite(environment, sensors_rng)
+        """gas cells and gamma counter, stepped by :meth:`observe`"""
+        self.camera = Camera(environment, camera_rng)
+        self._frames: list[CapturedFrame] = []
+
+    def observe(self, where: Where) -> None:
+        """Let the detector update at ``where.t_s`` with the robot at ``where``, if an update
+        is due (the robot calls it every step)."""
+        self.sensors.observe(where.x_m, where.y_m, where.t_s)
+
+    def measure(self, quantity: str, where: Where, window_s: float = 0.0) -> Measurement:
+        """What the robot reports for ``quantity`` at ``where`` now: the detector's reading
+        for a gas it has a cell for, the counter's dose rate over the last ``window_s``
+        seconds when it counts, else :meth:`read`."""
+        # the reading at this moment, between the detector's periodic updates
+        self.sensors.observe(where.x_m, where.y_m, where.t_s, now=True)
+        got = self.sensors.reading(quantity)
+        if got is not None:
+            return got
+        if quantity == "doseRate" and self.sensors.counts_radiation:
+            dose = self.sensors.dose_rate(window_s)
+            if dose is not None:
+                return Measurement(round(dose, 6), "ok")
+        value = self.read(quantity, where)
+        return Measurement(value, "ok" if value is not None else "unavailable")
 
     def read(self, quantity: str, where: Where) -> float | None:
+        """True value at ``where`` plus seeded Gaussian noise, rounded to the resolution."""
         true_value = self._environment.sample(quantity, where.x_m, where.y_m, where.t_s)
         if true_value is None:
             return None
@@ -113,6 +159,25 @@ class Instruments:
         noisy = true_value + float(self._rng.normal(0.0, abs_sd + rel_sd * abs(true_value)))
         clamped = min(high, max(low, noisy))
         return round(round(clamped / resolution) * resolution, 6)
+
+    def capture(self, kind: FrameKind, where: Where, action_id: str, action_type: str) -> str:
+        """Render a camera frame of ``kind`` at ``where`` for the robot to publish; its id."""
+        image_id = self.next_id("img" if kind == "rgb" else "thr")
+        self._frames.append(
+            CapturedFrame(
+                image_id=image_id,
+                action_id=action_id,
+                action_type=action_type,
+                map_id=self.map_id,
+                frame=self.camera.capture(kind, where.x_m, where.y_m, where.theta, where.t_s),
+            )
+        )
+        return image_id
+
+    def take_frames(self) -> list[CapturedFrame]:
+        """Frames captured since the last call, oldest first (the robot publishes them)."""
+        frames, self._frames = self._frames, []
+        return frames
 
     def next_id(self, kind: str) -> str:
         n = self._counters.get(kind, 0) + 1
@@ -142,7 +207,7 @@ class ActionRun:
         self.result: str | None = None
         self.running_s = 0.0
         self._resume_status: ActionStatus | None = None
-        self._readings: dict[str, float | None] = {}
+        self._readings: dict[str, Measurement] = {}
         self._phase = 0
         self._changed_tick = -1
 
@@ -234,14 +299,14 @@ class ActionRun:
         done = self.running_s / self.duration_s if self.duration_s > 0 else 1.0
         while self._phase < len(program) and done + _EPS_S >= program[self._phase][0]:
             for quantity in program[self._phase][1]:
-                self._readings[quantity] = instruments.read(quantity, where)
+                self._readings[quantity] = instruments.measure(quantity, where, self.running_s)
             self._phase += 1
 
     def _phase_all(self, where: Where, instruments: Instruments) -> None:
         program = _PROGRAMS.get(self.action.action_type, ())
         while self._phase < len(program):
             for quantity in program[self._phase][1]:
-                self._readings[quantity] = instruments.read(quantity, where)
+                self._readings[quantity] = instruments.measure(quantity, where, self.running_s)
             self._phase += 1
 
     def _result(self, where: Where, instruments: Instruments) -> str:
@@ -253,18 +318,23 @@ class ActionRun:
         }
         if action_type in _PROGRAMS:
             readings: dict[str, JsonValue] = {
-                q: {"value": v, "unit": QUANTITY_UNITS.get(q, "")}
-                for q, v in self._readings.items()
+                q: {"value": m.value, "unit": QUANTITY_UNITS.get(q, ""), "status": m.status}
+                for q, m in self._readings.items()
             }
             return _json({"readings": readings, **place})
         if action_type == "thermalScan":
             hottest = self._thermal_max(where, instruments)
             scan: dict[str, JsonValue] = {
-                "temperatureMax": {"value": hottest, "unit": QUANTITY_UNITS["temperature"]}
+                "temperatureMax": {
+                    "value": hottest,
+                    "unit": QUANTITY_UNITS["temperature"],
+                    "status": "ok" if hottest is not None else "unavailable",
+                }
             }
-            return _json({"readings": scan, **place})
+            image_id = instruments.capture("thermal", where, self.action_id, action_type)
+            return _json({"readings": scan, **place, "imageId": image_id})
         if action_type == "captureImage":
-            image_id = instruments.next_id("img")
+            image_id = instruments.capture("rgb", where, self.action_id, action_type)
             return _json({"imageId": image_id, **place, "theta": round(where.theta, 4)})
         if action_type == "collectSample":
             return _json({"sampleId": instruments.next_id("smp"), **place})

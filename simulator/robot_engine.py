@@ -35,6 +35,7 @@ MAX_ORDER_WARNINGS = 10
 _EPS_S = 1e-9
 _EPS_M = 1e-9  # summed float steps must not leave the robot a nanometre short of a node
 HEARTBEAT_LOST = "controllerHeartbeatLost"
+STALLED = "stalled"
 
 
 class RobotEngine:
@@ -75,6 +76,7 @@ class RobotEngine:
         self._speed_m_s = 0.0
         self._battery_wh = spec.battery_capacity_wh * spec.start_battery_pct / 100.0
         self.battery_empty = False
+        self._stalled = False
         self._dirty = True
         if self._battery_wh <= 0:
             self._on_battery_empty()
@@ -291,6 +293,43 @@ class RobotEngine:
             self._schedule()
             log.info("%s resumed: controller heartbeat back", self._spec.serial)
 
+    # ------------------------------------------------------------------ faults
+
+    @property
+    def stalled(self) -> bool:
+        return self._stalled
+
+    def set_stalled(self, stalled: bool) -> None:
+        """A drive fault (drill): stalled, the robot does not advance and reports a WARNING
+        ``stalled`` error; actions go on.  Cleared, it drives on from where it stood."""
+        if stalled == self._stalled:
+            return
+        self._stalled = stalled
+        self._dirty = True
+        if stalled:
+            self._moving = False
+            self.report(
+                RobotError(
+                    STALLED,
+                    ErrorLevel.WARNING,
+                    "stalled: the drive does not move the robot",
+                    hint="check the wheels and the floor; it drives on once free",
+                    until_new_order=False,
+                )
+            )
+            log.warning("%s stalled", self._spec.serial)
+        else:
+            self._errors = [e for e in self._errors if e.error_type != STALLED]
+            self._schedule()
+            log.info("%s free again after a stall", self._spec.serial)
+
+    def fail_battery(self) -> None:
+        """A battery failure (drill): the charge drops to 0 %, as if it had drained."""
+        self._battery_wh = 0.0
+        self._dirty = True
+        if not self.battery_empty:
+            self._on_battery_empty()
+
     # ------------------------------------------------------------------ time
 
     def advance(self, dt_s: float, t_s: float) -> None:
@@ -348,6 +387,7 @@ class RobotEngine:
         return (
             not self.battery_empty
             and not self.paused
+            and not self._stalled
             and bool(self._edges)
             and self._edges[0].released
             and self._nodes[0].released

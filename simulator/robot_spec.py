@@ -154,8 +154,9 @@ _COMMON_PARAMS = (
 _ORDER_SCOPES = (ActionScope.INSTANT, ActionScope.NODE, ActionScope.EDGE)
 _STILL = (BlockingType.SOFT, BlockingType.HARD)
 _READINGS = (
-    'JSON {"readings": {quantity: {"value": number|null, "unit": str}}, '
-    '"x_m": number, "y_m": number, "mapId": str}'
+    'JSON {"readings": {quantity: {"value": number|null, "unit": str, "status": str}}, '
+    '"x_m": number, "y_m": number, "mapId": str}; status ok, warmup, over_range, dropout, '
+    "fault or unavailable"
 )
 
 _CONTROL_DEFS = (
@@ -183,11 +184,12 @@ _HAZARD_DEFS = (
         "thermal camera sweep; reports the hottest point within radius_m",
         _ORDER_SCOPES,
         params=(*_COMMON_PARAMS, ParamDef(RADIUS_PARAM, ValueDataType.NUMBER, "m, default 2")),
-        result_description=_READINGS + "; quantity temperatureMax in °C",
+        result_description=_READINGS
+        + '; quantity temperatureMax in °C; "imageId": the thermal frame on the camera topic',
     ),
     ActionDef(
         "captureImage",
-        "take a photograph",
+        "take a photograph (published on the camera topic, docs/protocol.md)",
         _ORDER_SCOPES,
         params=_COMMON_PARAMS,
         result_description='JSON {"imageId": str, "x_m", "y_m", "theta", "mapId"}',

@@ -21,6 +21,7 @@ from drivers.config_file import load_model
 from missions.fleet import SERIAL_PATTERN
 from missions.mission import MissionOutcome, MissionSpec
 from missions.site import SiteMap
+from simulator.faults import FaultEntry, check_faults, fault_list_error
 from simulator.hazards import HazardEntry, WorldConfig, check_world, hazard_list_error
 
 
@@ -68,6 +69,16 @@ class Scenario(_Strict):
     """walls, obstacles, wind and the hazard grid (docs/drills.md); None: open, calm"""
     hazards: list[HazardEntry] = Field(default_factory=list)
     """gas releases, radiation sources, shields and fires on the drill's timeline"""
+    faults: list[FaultEntry] = Field(default_factory=list)
+    """link losses, broker outages and robot failures on the drill's timeline"""
+
+    @field_validator("faults", mode="wrap")
+    @classmethod
+    def _fault_paths(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as err:
+            raise fault_list_error(err) from None
 
     @field_validator("hazards", mode="wrap")
     @classmethod
@@ -102,6 +113,9 @@ class Scenario(_Strict):
             problem = check_world(self.site, self.world, self.hazards)
             if problem is not None:
                 raise ValueError(f"{problem[0]}: {problem[1]}")
+        fault_problem = check_faults(self.faults, serials)
+        if fault_problem is not None:
+            raise ValueError(f"{fault_problem[0]}: {fault_problem[1]}")
         return self
 
     @property

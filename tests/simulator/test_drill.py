@@ -87,7 +87,7 @@ def test_default_drill_passes_and_every_message_is_valid(broker: BrokerUnderTest
     }
     survey = next(m for m in result.missions if m.id == "gas-survey-pump-bay")
     readings = json.loads(next(iter(survey.action_results.values())))["readings"]
-    assert readings["O2"] == {"value": pytest.approx(20.9, abs=0.3), "unit": "%vol"}
+    assert readings["O2"] == {"value": pytest.approx(20.9, abs=0.3), "unit": "%vol", "status": "ok"}
     # the robot-less mission went to whichever robot came free first: sim-02, at 30 s
     assert next(m for m in result.missions if m.id == "tank-round").robot == "sim-02"
 
@@ -100,7 +100,8 @@ def test_default_drill_passes_and_every_message_is_valid(broker: BrokerUnderTest
         if not m.payload:
             continue  # a retained message being cleared
         body = json.loads(m.payload)
-        if schemas_available():
+        # the camera topic is our extension (docs/protocol.md), not a VDA 5050 schema
+        if schemas_available() and topic.name != "camera":
             assert schema_errors(topic.name, body) == [], (m.topic, body)
         seen[topic.name] = seen.get(topic.name, 0) + 1
         assert body["timestamp"].endswith("Z")
