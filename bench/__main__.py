@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark in turn and print Markdown tables."""
 
-from bench import dispatch_latency, drill_speed, missions
+from bench import dispatch_latency, drill_speed, missions, sim_speed
 
 if __name__ == "__main__":
     print("## dispatch latency (bench/dispatch_latency.py)\n")
@@ -9,3 +9,7 @@ if __name__ == "__main__":
     drill_speed.main([])
     print("\n## missions: API and scheduler (bench/missions.py)\n")
     missions.main([])
+    print("\n## simulator speed, 200 x 200 gas grid (bench/sim_speed.py)\n")
+    sim_speed.main([])
+    print("\n## bundled drills in full (bench/sim_speed.py --drills)\n")
+    sim_speed.main(["--drills"])

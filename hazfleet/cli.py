@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the drill ran and its success criteria did not hold (``mission``:
 the API refused the request); 2 bad command line, config, scenario or mission file;
-3 the broker (``mission``: the API) could not be reached or started.
+3 the broker (``mission``: the API) could not be reached or started.  ``drill --runs N``
+(:mod:`simulator.batch`) exits 0 only if every run passed.
 
 ``serve`` is in :mod:`hazfleet.serve`; ``mission`` and ``user`` in
 :mod:`hazfleet.cli_missions`.
@@ -16,6 +17,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -26,6 +28,9 @@ from drivers.errors import ConfigError, HazfleetError, TransportError
 from drivers.mqtt import MqttSettings, parse_broker_url
 from hazfleet import __version__, cli_missions, paths, serve
 from hazfleet.config import HazfleetConfig, load_config
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TRANSPORT = 0, 1, 2, 3
 
@@ -43,6 +48,16 @@ def _speed(text: str) -> float | None:
         ) from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"--speed: must be positive, got {text!r}")
+    return value
+
+
+def _runs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--runs: expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--runs: must be at least 1, got {text!r}")
     return value
 
 
@@ -71,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         help="simulated seconds per wall second, or 'max'",
     )
     d.add_argument("--seed", type=int, default=None, help="random seed (default from config)")
+    d.add_argument(
+        "--runs",
+        type=_runs,
+        default=1,
+        help="run N drills with seeds SEED, SEED+1, ... and write batch.json/batch.html",
+    )
     d.add_argument("--report", help="folder for summary.json (default: <report_dir>/<scenario>)")
     d.add_argument("--quiet", action="store_true", help="no live progress")
 
@@ -116,6 +137,25 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
         host, port = broker.host, broker.port
     else:
         host, port, _tls = parse_broker_url(url)
+    if args.runs > 1:
+        try:
+            return _batch(
+                args.runs,
+                scenario,
+                seed,
+                speed,
+                host,
+                port,
+                url,
+                broker,
+                mqtt,
+                cfg,
+                report_dir,
+                console,
+            )
+        finally:
+            if broker is not None:
+                broker.stop()
     try:
         speed_text = "max" if speed is None else f"{speed:g}×"
         console.print(
@@ -135,6 +175,7 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
                 mqtt=mqtt,
                 controller_settings=cfg.controller.settings(scenario.interface),
                 on_progress=recorder if args.quiet else fan_out(recorder, view),
+                broker=broker,  # a broker_outage fault stops and restarts it
             )
             result = runner.run()
     finally:
@@ -159,6 +200,66 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
         console.print(f"  [red]✗[/] {f}", highlight=False)
     console.print(f"report: {report_path}", highlight=False)
     return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def _batch(
+    runs: int,
+    scenario: Scenario,
+    seed: int,
+    speed: float | None,
+    host: str,
+    port: int,
+    url: str,
+    broker: EmbeddedBroker | None,
+    mqtt: MqttSettings,
+    cfg: HazfleetConfig,
+    report_dir: Path,
+    console: Console,
+) -> int:
+    """``--runs N``: N drills on one broker, one line each, then the batch summary."""
+    from simulator.batch import RunRecord, run_batch, write_batch
+
+    seeds = list(range(seed, seed + runs))
+    speed_text = "max" if speed is None else f"{speed:g}×"
+    console.print(
+        f"batch [bold]{scenario.name}[/] · {runs} runs, seeds {seeds[0]}..{seeds[-1]} · "
+        f"speed {speed_text} · broker {_broker_label(url, broker)}",
+        highlight=False,
+    )
+
+    def one(r: RunRecord) -> None:
+        s = r.summary
+        verdict = "[green]PASSED[/]" if r.passed else "[red]FAILED[/]"
+        console.print(
+            f"  seed {r.seed}: {verdict} in {s['sim_seconds']:.1f} simulated s "
+            f"({s['wall_seconds']:.1f} wall s); {r.folder / 'summary.json'}",
+            highlight=False,
+        )
+        for f in s["failures"]:
+            console.print(f"    [red]✗[/] {f}", highlight=False)
+
+    records = run_batch(
+        scenario,
+        host,
+        port,
+        broker_label=_broker_label(url, broker),
+        seeds=seeds,
+        report_dir=report_dir,
+        speed=speed,
+        mqtt=mqtt,
+        controller_settings=cfg.controller.settings(scenario.interface),
+        on_run=one,
+    )
+    json_path, html_path = write_batch(report_dir, records)
+    passed = sum(r.passed for r in records)
+    colour = "green" if passed == len(records) else "red"
+    console.print(
+        f"batch {scenario.name}: [{colour}]{passed} of {len(records)} passed[/]; "
+        f"summary: {json_path}",
+        highlight=False,
+    )
+    console.print(f"report: {html_path}", highlight=False)
+    return EXIT_OK if passed == len(records) else EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
