@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import statistics
+
+from simulator.batch import nearest_rank
 
 
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) — no interpolation, so p99 is a real sample."""
-    if not values:
-        raise ValueError("no values")
-    s = sorted(values)
-    rank = max(1, min(len(s), math.ceil(q / 100.0 * len(s))))
-    return s[rank - 1]
+    return nearest_rank(values, q)
 
 
 def summary_ms(values_s: list[float]) -> dict[str, float]:
