@@ -124,9 +124,14 @@ def _map_figure(
     summary: Mapping[str, Any],
     recorder: DrillRecorder,
     sources: Sequence[Mapping[str, Any]],
+    solids: Sequence[Sequence[tuple[float, float]]] = (),
 ) -> Figure:
     fig = Figure(figsize=(9, 7))
     ax = fig.add_subplot()
+    for solid in solids:  # walls and obstacles of the scenario's world
+        ax.add_patch(
+            Polygon(list(solid), closed=True, facecolor="#333333", edgecolor="black", zorder=2)
+        )
     for zone in site.zones:
         colour = _ZONE_COLOURS.get(zone.kind, "#aaaaaa")
         ax.add_patch(
@@ -491,18 +496,23 @@ def _html(summary: Mapping[str, Any], recorder: DrillRecorder, images: Sequence[
 
 
 def write_report(
-    report_dir: Path, summary: Mapping[str, Any], recorder: DrillRecorder, site: SiteMap
+    report_dir: Path,
+    summary: Mapping[str, Any],
+    recorder: DrillRecorder,
+    site: SiteMap,
+    solids: Sequence[Sequence[tuple[float, float]]] = (),
 ) -> Path:
     """Write ``report.html`` and its PNGs into ``report_dir``; return the HTML's path.
 
     ``summary`` is the ``summary.json`` dict (with ``kpis`` when computed, ``hazards``
-    when the drill has ground truth).  Nothing is renamed into place until every file has
+    when the drill has ground truth); ``solids`` are the world's walls and obstacles
+    (polygons in metres), drawn on the map.  Nothing is renamed into place until every file has
     been rendered, and the HTML is renamed last.
     """
     report_dir.mkdir(parents=True, exist_ok=True)
     sources = hazard_sources(summary)
     figures = {
-        MAP_PNG: _map_figure(site, summary, recorder, sources),
+        MAP_PNG: _map_figure(site, summary, recorder, sources, solids),
         TIMELINE_PNG: _timeline_figure(summary, recorder, sources),
         BATTERY_PNG: _battery_figure(recorder, sources),
     }

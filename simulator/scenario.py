@@ -124,6 +124,13 @@ class Scenario(_Strict):
         read clean air, as before hazards existed."""
         return self.world is not None or bool(self.hazards)
 
+    @property
+    def solids(self) -> list[list[tuple[float, float]]]:
+        """The world's walls and obstacles as polygons in metres (for maps)."""
+        if self.world is None:
+            return []
+        return [list(p) for p in (*self.world.walls, *self.world.obstacles)]
+
     def mission_spec(self, m: ScheduledMission) -> MissionSpec:
         return MissionSpec.model_validate(m.model_dump(exclude={"at_s", "expect"}))
 

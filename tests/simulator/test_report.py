@@ -396,3 +396,18 @@ def test_a_dose_plot_of_an_earlier_run_is_removed(tmp_path: Path) -> None:
     assert (tmp_path / "dose.png").exists()
     write_report(tmp_path, synthetic_summary(), rec, SITE)
     assert not (tmp_path / "dose.png").exists()
+
+
+def test_walls_and_obstacles_are_drawn_on_the_map(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    def dark_pixels(folder: Path, solids: list[list[tuple[float, float]]]) -> int:
+        write_report(folder, synthetic_summary(), DrillRecorder(), SITE, solids)
+        rgb = np.asarray(Image.open(folder / "map.png").convert("RGB"), dtype=int)
+        return int((rgb.sum(axis=2) < 150).sum())
+
+    xs = [n.x for n in SITE.nodes]
+    ys = [n.y for n in SITE.nodes]
+    block = [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))]
+    assert dark_pixels(tmp_path / "walls", [block]) > dark_pixels(tmp_path / "plain", []) + 1000
