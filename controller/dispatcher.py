@@ -332,6 +332,10 @@ class Dispatcher:
 
     # ----------------------------------------------------------------------- output
 
+    def all_terminal(self) -> bool:
+        """True when every mission submitted so far has ended (cheap: no statuses)."""
+        return all(m.outcome.terminal for m in self._missions.values())
+
     def statuses(self) -> list[MissionStatus]:
         out = []
         for m in self._missions.values():

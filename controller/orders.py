@@ -135,12 +135,7 @@ def plan_route(
 
 
 def _site_edge(site: SiteMap, start: str, end: str) -> SiteEdge | None:
-    for e in site.edges:
-        if (e.start, e.end) == (start, end) or (
-            not e.directed and (e.start, e.end) == (end, start)
-        ):
-            return e
-    return None
+    return site.edge_between.get((start, end))
 
 
 def to_wire_action(action: MissionAction, action_id: str) -> Action:

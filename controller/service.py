@@ -234,6 +234,11 @@ class Controller:
         with self._lock:
             return self._dispatcher.statuses()
 
+    def all_missions_ended(self) -> bool:
+        """True when every mission submitted so far has a terminal outcome."""
+        with self._lock:
+            return self._dispatcher.all_terminal()
+
     def robots(self) -> list[RobotStatus]:
         with self._lock:
             return [self._registry.status(r) for r in self._registry.records()]

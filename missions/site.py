@@ -90,7 +90,7 @@ class Zone(_Strict):
         return self.atmosphere != "none"
 
 
-_CACHED = ("node_index", "edge_index", "adjacency")
+_CACHED = ("node_index", "edge_index", "edge_between", "adjacency")
 
 
 class SiteMap(_Strict):
@@ -133,6 +133,17 @@ class SiteMap(_Strict):
             index.setdefault((e.start, e.end), eid)
             if not e.directed:
                 index.setdefault((e.end, e.start), eid)
+        return index
+
+    @cached_property
+    def edge_between(self) -> dict[tuple[str, str], Edge]:
+        """(start, end) -> the edge joining them, both directions for undirected edges
+        (first edge wins, as in :attr:`edge_index`)."""
+        index: dict[tuple[str, str], Edge] = {}
+        for e in self.edges:
+            index.setdefault((e.start, e.end), e)
+            if not e.directed:
+                index.setdefault((e.end, e.start), e)
         return index
 
     @cached_property

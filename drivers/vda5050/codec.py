@@ -8,9 +8,11 @@ topic), the dotted field path (``nodes.2.nodePosition.x``) and a readable proble
 from __future__ import annotations
 
 import calendar
+import functools
 import json
 import re
 import threading
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -292,9 +294,26 @@ def unknown_fields(msg: BaseModel, *, indices: bool = True) -> list[str]:
 def _collect_extras(model: BaseModel, prefix: str, indices: bool, out: list[str]) -> None:
     for key in model.model_extra or {}:
         out.append(prefix + key)
-    for name, info in type(model).model_fields.items():
-        key = info.alias or name
+    for name, key in _nested_fields(type(model)):
         _collect_value(getattr(model, name), f"{prefix}{key}.", indices, out)
+
+
+@functools.cache
+def _nested_fields(cls: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(attribute, JSON name) of the fields of ``cls`` whose type can hold a model: the
+    only ones that can carry unknown fields (a state has dozens of scalar fields, and
+    walking them all was 12 % of the controller's time with 100 robots)."""
+    return tuple(
+        (name, info.alias or name)
+        for name, info in cls.model_fields.items()
+        if _may_hold_model(info.annotation)
+    )
+
+
+def _may_hold_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_may_hold_model(arg) for arg in typing.get_args(annotation))
 
 
 def _collect_value(value: Any, prefix: str, indices: bool, out: list[str]) -> None:
