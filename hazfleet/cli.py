@@ -61,6 +61,18 @@ def _runs(text: str) -> int:
     return value
 
 
+def _processes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--processes: expected an integer, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--processes: must be at least 1, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hazfleet", description="Send robots, not people, into danger."
@@ -92,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="run N drills with seeds SEED, SEED+1, ... and write batch.json/batch.html",
     )
+    d.add_argument(
+        "--processes",
+        type=_processes,
+        default=None,
+        help="processes hosting the robots: 1 = this one, N > 1 = N workers "
+        "(default: 1 up to 50 robots or with faults, else one per 250 robots, at least 2)",
+    )
     d.add_argument("--report", help="folder for summary.json (default: <report_dir>/<scenario>)")
     d.add_argument("--quiet", action="store_true", help="no live progress")
 
@@ -117,6 +136,14 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
     seed = cfg.drill.seed if args.seed is None else args.seed
     if seed < 0:
         raise ConfigError("--seed", "", "must be zero or positive")
+    processes: int | None = args.processes
+    if processes is not None and processes > 1 and scenario.faults:
+        raise ConfigError(
+            "--processes",
+            "",
+            f"scenario {scenario.name} has faults, which need the robots in one process "
+            f"(--processes 1), got {processes}",
+        )
     speed = (
         args.speed
         if "speed" in args
@@ -152,6 +179,7 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
                 cfg,
                 report_dir,
                 console,
+                processes,
             )
         finally:
             if broker is not None:
@@ -176,6 +204,7 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
                 controller_settings=cfg.controller.settings(scenario.interface),
                 on_progress=recorder if args.quiet else fan_out(recorder, view),
                 broker=broker,  # a broker_outage fault stops and restarts it
+                processes=processes,
             )
             result = runner.run()
     finally:
@@ -215,6 +244,7 @@ def _batch(
     cfg: HazfleetConfig,
     report_dir: Path,
     console: Console,
+    processes: int | None,
 ) -> int:
     """``--runs N``: N drills on one broker, one line each, then the batch summary."""
     from simulator.batch import RunRecord, run_batch, write_batch
@@ -249,6 +279,7 @@ def _batch(
         mqtt=mqtt,
         controller_settings=cfg.controller.settings(scenario.interface),
         on_run=one,
+        processes=processes,
     )
     json_path, html_path = write_batch(report_dir, records)
     passed = sum(r.passed for r in records)

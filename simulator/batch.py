@@ -91,12 +91,14 @@ def run_batch(
     controller_settings: ControllerSettings | None = None,
     on_progress: Callable[[DrillProgress], None] | None = None,
     on_run: Callable[[RunRecord], None] | None = None,
+    processes: int | None = None,
 ) -> list[RunRecord]:
     """Run ``scenario`` once per seed, sequentially, on the broker at ``host:port``.
 
     Each run's summary (with KPIs) and scored report are written to
     :func:`run_folder` before the next run starts; ``on_run`` is called after each.
     ``on_progress`` receives every run's progress (the batch's recorder is per run).
+    ``processes``: as :class:`~simulator.drill.DrillRunner` (None: it chooses).
     """
     if not seeds:
         raise ValueError("a batch needs at least one seed")
@@ -123,6 +125,7 @@ def run_batch(
             mqtt=mqtt,
             controller_settings=controller_settings,
             on_progress=sink,
+            processes=processes,
         )
         result = runner.run()
         summary = result.summary()

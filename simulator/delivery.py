@@ -22,11 +22,13 @@ a seeded share of what it publishes (:meth:`TrackedBus.drop_outgoing`), uncounte
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -36,46 +38,127 @@ log = logging.getLogger(__name__)
 _owner_ids = itertools.count(1)
 
 
+Key = tuple[str, bytes]
+"""(topic, 16-byte BLAKE2b digest of the payload): one message as the trackers count it"""
+
+
+def message_key(topic: str, payload: bytes) -> Key:
+    return (topic, hashlib.blake2b(payload, digest_size=16).digest())
+
+
 class DeliveryTracker:
+    """Counts what was sent to this process's subscriptions and checks receipts off.
+
+    A drill spread over several processes (:mod:`simulator.robot_host`) gives each its
+    own tracker and tells each about the others' subscriptions
+    (:meth:`add_remote_subscription`).  What a process sends to another is then listed
+    in its :meth:`take_outbox`; the drill runner hands those keys to the receiving
+    process's :meth:`expect` before it waits there.  A message that arrives before it
+    was expected is held as *early* and checked off by :meth:`expect`; early arrivals
+    nobody expected by the end of a :meth:`wait_idle` were never counted as sent
+    (retained messages, strays) and are forgotten.
+    """
+
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._patterns: list[tuple[int, str]] = []
-        """(owner, pattern): owner 0 is anonymous"""
+        self._exact: dict[str, list[int]] = {}
+        """topic without wildcards -> owners subscribed to it (owner 0 is anonymous)"""
+        self._wild: list[tuple[int, str]] = []
+        """(owner, pattern) of the patterns with ``+`` or ``#``"""
+        self._remote_exact: dict[str, list[int]] = {}
+        """topic -> the other processes subscribed to it, once per subscription"""
+        self._remote_wild: list[tuple[int, str]] = []
+        self._outbox: dict[int, list[Key]] = {}
+        self._early: Counter[Key] = Counter()
         self._down: set[int] = set()
-        self._outstanding: Counter[tuple[str, bytes]] = Counter()
+        self._routes: dict[str, tuple[int, tuple[int, ...]]] = {}
+        """memo of :meth:`_route`, cleared whenever subscriptions or links change"""
+        self._outstanding: Counter[Key] = Counter()
         self.lost = 0
         self.lost_topics: list[str] = []
         self.delivered = 0
 
     def add_subscription(self, pattern: str, owner: int = 0) -> None:
         with self._cond:
-            self._patterns.append((owner, pattern))
+            self._routes.clear()
+            if "+" in pattern or "#" in pattern:
+                self._wild.append((owner, pattern))
+            else:
+                self._exact.setdefault(pattern, []).append(owner)
+
+    def patterns(self) -> list[str]:
+        """The pattern of every subscription in this process (repeated as often as it
+        was subscribed: each subscription receives its own copy)."""
+        with self._cond:
+            exact = [t for t, owners in self._exact.items() for _o in owners]
+            return sorted(exact + [p for _o, p in self._wild])
+
+    def add_remote_subscription(self, process: int, pattern: str) -> None:
+        """Process ``process`` of the drill subscribed to ``pattern`` (once more)."""
+        with self._cond:
+            self._routes.clear()
+            if "+" in pattern or "#" in pattern:
+                self._remote_wild.append((process, pattern))
+            else:
+                self._remote_exact.setdefault(pattern, []).append(process)
 
     def set_down(self, owner: int, down: bool) -> None:
         """While ``owner``'s link is down its subscriptions expect nothing."""
         with self._cond:
+            self._routes.clear()
             if down:
                 self._down.add(owner)
             else:
                 self._down.discard(owner)
 
     def sent(self, topic: str, payload: bytes) -> None:
+        key = message_key(topic, payload)
         with self._cond:
-            n = sum(
-                1
-                for owner, p in self._patterns
-                if owner not in self._down and topic_matches(p, topic)
-            )
+            route = self._routes.get(topic)
+            if route is None:
+                route = self._routes[topic] = self._route(topic)
+            n, processes = route
             if n:
-                self._outstanding[(topic, payload)] += n
+                self._outstanding[key] += n
+            for process in processes:
+                self._outbox.setdefault(process, []).append(key)
+
+    def _route(self, topic: str) -> tuple[int, tuple[int, ...]]:
+        """(receipts expected here, other processes once per receipt there) for ``topic``;
+        memoised per topic in ``_routes`` until a subscription or a link changes."""
+        down = self._down
+        n = sum(1 for owner in self._exact.get(topic, ()) if owner not in down)
+        n += sum(1 for owner, p in self._wild if owner not in down and topic_matches(p, topic))
+        processes = list(self._remote_exact.get(topic, ()))
+        processes += [process for process, p in self._remote_wild if topic_matches(p, topic)]
+        return n, tuple(processes)
+
+    def take_outbox(self) -> dict[int, list[Key]]:
+        """Keys sent to other processes since the last call, by receiving process."""
+        with self._cond:
+            out, self._outbox = self._outbox, {}
+            return out
+
+    def expect(self, keys: Iterable[Key]) -> None:
+        """Count ``keys`` (sent by another process to this one) as outstanding."""
+        with self._cond:
+            for key in keys:
+                if self._early.get(key, 0) > 0:
+                    self._early[key] -= 1
+                    if self._early[key] == 0:
+                        del self._early[key]
+                    self.delivered += 1
+                else:
+                    self._outstanding[key] += 1
 
     def expects(self, message: Message) -> bool:
         """True while ``message`` is counted as sent and not yet received by everyone."""
+        key = message_key(message.topic, message.payload)
         with self._cond:
-            return self._outstanding.get((message.topic, message.payload), 0) > 0
+            return self._outstanding.get(key, 0) > 0
 
     def received(self, message: Message) -> None:
-        key = (message.topic, message.payload)
+        key = message_key(message.topic, message.payload)
         with self._cond:
             if self._outstanding.get(key, 0) > 0:
                 self._outstanding[key] -= 1
@@ -84,6 +167,8 @@ class DeliveryTracker:
                 self.delivered += 1
                 if not self._outstanding:
                     self._cond.notify_all()
+            elif self._remote_exact or self._remote_wild:
+                self._early[key] += 1
 
     @property
     def outstanding(self) -> int:
@@ -94,15 +179,18 @@ class DeliveryTracker:
         """Block until every counted message arrived; False (and count them lost) on timeout."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while self._outstanding:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self.lost += sum(self._outstanding.values())
-                    self.lost_topics.extend(t for (t, _p) in self._outstanding)
-                    self._outstanding.clear()
-                    return False
-                self._cond.wait(left)
-        return True
+            try:
+                while self._outstanding:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self.lost += sum(self._outstanding.values())
+                        self.lost_topics.extend(t for (t, _p) in self._outstanding)
+                        self._outstanding.clear()
+                        return False
+                    self._cond.wait(left)
+                return True
+            finally:
+                self._early.clear()
 
 
 class TrackedBus:
@@ -169,6 +257,11 @@ class TrackedBus:
     def _dropped(self) -> bool:
         rng = self._drop_rng
         return rng is not None and float(rng.random()) < self._drop_fraction
+
+    def hold(self) -> None:
+        """Keep what is published back until :meth:`release`."""
+        if self._held is None:
+            self._held = []
 
     def release(self) -> None:
         """Send what was held back, in order, and stop holding."""

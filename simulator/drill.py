@@ -15,12 +15,12 @@ steps, by a :class:`~simulator.fault_injector.FaultInjector`, followed by a barr
 from __future__ import annotations
 
 import logging
+import math
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from controller.events import ControllerEvent
 from controller.service import (
@@ -32,23 +32,52 @@ from controller.service import (
 )
 from drivers.broker import EmbeddedBroker
 from drivers.bus import Will
-from drivers.errors import TransportError
 from drivers.mqtt import MqttSettings, MqttTransport
 from missions.clock import FakeClock
 from missions.fleet import RobotRef
 from missions.mission import MissionOutcome
 from simulator.delivery import DeliveryTracker, TrackedBus
 from simulator.fault_injector import FaultInjector, Link
-from simulator.robot import SimRobot, SimRobotSpec, robot_will
+from simulator.robot import SimRobot
+from simulator.robot_host import (
+    BARRIER_TIMEOUT_S,
+    WORLD_RNG_KEY,
+    HostProcess,
+    HostSpec,
+    Wiring,
+    hazard_world,
+    make_robot,
+    split,
+    step_robots,
+    wait_subscribed,
+)
 from simulator.scenario import Scenario
 from simulator.world import HazardWorld
 
 log = logging.getLogger(__name__)
 
-BARRIER_TIMEOUT_S = 5.0
-"""wall seconds to wait for one tick's messages before counting them lost"""
-WORLD_RNG_KEY = 10_000
-"""the hazard world's generator is ``default_rng([seed, WORLD_RNG_KEY])``"""
+ROBOTS_PER_PROCESS = 250
+"""robots per worker process when the runner chooses the number of processes"""
+IN_PROCESS_MAX_ROBOTS = 50
+"""up to this many robots (or with faults) the runner keeps them in its own process"""
+
+__all__ = [
+    "BARRIER_TIMEOUT_S",
+    "WORLD_RNG_KEY",
+    "DrillProgress",
+    "DrillResult",
+    "DrillRunner",
+    "auto_processes",
+]
+
+
+def auto_processes(scenario: Scenario) -> int:
+    """1 (robots in the runner's process) for small fleets and drills with faults;
+    otherwise one worker per :data:`ROBOTS_PER_PROCESS` robots, at least two."""
+    n = len(scenario.robots)
+    if n <= IN_PROCESS_MAX_ROBOTS or scenario.faults:
+        return 1
+    return max(2, math.ceil(n / ROBOTS_PER_PROCESS))
 
 
 @dataclass(frozen=True)
@@ -143,11 +172,26 @@ class DrillRunner:
         progress_every_s: float = 1.0,
         wall_start_epoch_s: float | None = None,
         broker: EmbeddedBroker | None = None,
+        processes: int | None = None,
     ) -> None:
         """``broker``: the embedded broker the drill runs on, if it is one (a
-        ``broker_outage`` fault stops and restarts it; on any other it is skipped)."""
+        ``broker_outage`` fault stops and restarts it; on any other it is skipped).
+        ``processes``: 1 keeps the robots in this process; N > 1 spreads them over N
+        worker processes (this one keeps the controller) (:mod:`simulator.robot_host`); None lets
+        :func:`auto_processes` choose.  Faults need the robots in this process."""
         if speed is not None and speed <= 0:
             raise ValueError("speed must be positive (or None for as fast as possible)")
+        if processes is None:
+            processes = auto_processes(scenario)
+        if processes < 1:
+            raise ValueError(f"processes must be at least 1, got {processes}")
+        if processes > 1 and scenario.faults:
+            raise ValueError(
+                f"scenario {scenario.name}: faults need the robots in the runner's process "
+                f"(processes 1), got processes {processes}"
+            )
+        self.processes = min(processes, len(scenario.robots))
+        """processes hosting robots: 1 is this one; N > 1 are N workers"""
         self.scenario = scenario
         self._host, self._port = host, port
         self._broker_label = broker_label
@@ -159,13 +203,24 @@ class DrillRunner:
         self._on_progress = on_progress
         self._progress_every_s = progress_every_s
         epoch = time.time() if wall_start_epoch_s is None else wall_start_epoch_s
+        self._epoch_s = epoch
         self.clock = FakeClock(start_epoch_s=epoch)
         self.tracker = DeliveryTracker()
+        self._wiring = Wiring(host, port, mqtt, seed, self.tracker)
+        self._tag = uuid.uuid4().hex[:8]
+        """client ids end in it: two drills on one broker never share a client id"""
         self._transports: list[MqttTransport] = []
         self._buses: list[TrackedBus] = []
+        self._robot_buses: list[TrackedBus] = []
         self._events: list[ControllerEvent] = []
         self.world: HazardWorld | None = None
-        """the drill's hazard physics; None when the scenario has no world nor hazards"""
+        """the drill's hazard physics; None when the scenario has no world nor hazards
+        or when the robots run in worker processes (each steps its own copy)"""
+        self._hosts: list[HostProcess] = []
+        self._host_lost = 0
+        self._host_lost_by: dict[int, int] = {}
+        """messages each worker counted as lost (cumulative, by worker)"""
+        self._ground_truth: list[dict[str, Any]] | None = None
         self._broker = broker
         self._links: list[Link] = []
         self._robot_links: dict[str, Link] = {}
@@ -174,70 +229,36 @@ class DrillRunner:
 
     # -- wiring ---------------------------------------------------------------------------
 
-    def _transport(self, client_id: str, will: Will) -> TrackedBus:
-        t = MqttTransport(
-            self._host,
-            self._port,
-            client_id=client_id,
-            settings=self._mqtt,
-            will=will,
-            seed=self.seed,
-        )
-        t.connect()
-        self._transports.append(t)
-        bus = TrackedBus(t, self.tracker, held=True)
+    def _add_link(self, transport: MqttTransport, bus: TrackedBus, will: Will) -> None:
+        self._transports.append(transport)
         self._buses.append(bus)
-        self._links.append(Link(t, bus, will))
-        return bus
+        self._links.append(Link(transport, bus, will))
 
     def _build(self) -> tuple[Controller, list[SimRobot]]:
         sc = self.scenario
         iface = sc.interface
         fleet = [RobotRef(manufacturer=r.manufacturer, serial=r.serial) for r in sc.robots]
-        cbus = self._transport(
-            f"{self._settings.controller_id}-{self.seed}-{id(self):x}",
-            controller_will(iface, self._settings.controller_id, self.clock),
+        will = controller_will(iface, self._settings.controller_id, self.clock)
+        transport, cbus = self._wiring.link(
+            f"{self._settings.controller_id}-{self.seed}-{self._tag}", will
         )
+        self._add_link(transport, cbus, will)
         controller = Controller(
             cbus, self.clock, sc.site, fleet, self._settings, on_event=self._events.append
         )
-        if sc.has_hazard_world:
-            # its own stream, apart from the robots' ([seed, i]) however many robots there are
-            world_rng = np.random.default_rng([self.seed, WORLD_RNG_KEY])
-            self.world = HazardWorld(sc.site, sc.world, sc.hazards, world_rng)
         robots: list[SimRobot] = []
+        if self.processes > 1:
+            self._spawn_hosts()
+            return controller, robots
+        self.world = hazard_world(sc, self.seed)
         for i, entry in enumerate(sc.robots):
-            kwargs: dict[str, Any] = {
-                "manufacturer": entry.manufacturer,
-                "serial": entry.serial,
-                "start_node": entry.start_node,
-                "max_speed_m_s": entry.max_speed_m_s,
-                "battery_capacity_wh": entry.battery_capacity_wh,
-                "start_battery_pct": entry.start_battery_pct,
-                "version": entry.version,
-            }
-            if entry.actions is not None:
-                kwargs["actions"] = tuple(entry.actions)
-            spec = SimRobotSpec(**kwargs)
-            rbus = self._transport(
-                f"{entry.manufacturer}-{entry.serial}-{id(self):x}",
-                robot_will(spec, iface, self.clock),
-            )
-            rng = np.random.default_rng([self.seed, i])
-            robot = SimRobot(
-                spec,
-                sc.site,
-                rbus,
-                self.clock,
-                interface=iface,
-                rng=rng,
-                environment=self.world,
+            robot, transport, rbus, will = make_robot(
+                sc, i, self._wiring, self.clock, self.world, self._tag
             )
             robots.append(robot)
-            link = self._links[-1]
-            self._links[-1] = self._robot_links[entry.serial] = Link(
-                link.transport, link.bus, link.will, robot
-            )
+            self._add_link(transport, rbus, will)
+            self._robot_buses.append(rbus)
+            self._links[-1] = self._robot_links[entry.serial] = Link(transport, rbus, will, robot)
         if sc.faults:
             self.faults = FaultInjector(
                 list(sc.faults),
@@ -251,16 +272,40 @@ class DrillRunner:
             )
         return controller, robots
 
+    def _spawn_hosts(self) -> None:
+        level = logging.getLogger().getEffectiveLevel()
+        for k, indices in enumerate(split(len(self.scenario.robots), self.processes), start=1):
+            if not indices:
+                continue
+            spec = HostSpec(
+                scenario=self.scenario,
+                indices=indices,
+                process=k,
+                host=self._host,
+                port=self._port,
+                mqtt=self._mqtt,
+                seed=self.seed,
+                epoch_s=self._epoch_s,
+                tag=self._tag,
+                log_level=level,
+            )
+            self._hosts.append(HostProcess(spec))
+
     # -- running --------------------------------------------------------------------------
 
     def run(self) -> DrillResult:
         wall0 = time.monotonic()
         sc = self.scenario
-        controller, robots = self._build()
+        try:
+            controller, robots = self._build()
+        except BaseException:
+            self._close_all()
+            raise
         try:
             controller.start()
             for r in robots:
                 r.start()
+            self._start_hosts()
             self._release_start_messages()
             sim_s = self._loop(controller, robots, wall0)
             # the final picture is taken before the goodbyes turn every robot OFFLINE
@@ -272,8 +317,29 @@ class DrillRunner:
             )
         finally:
             self._shutdown(controller, robots)
+        result.messages_lost = self.tracker.lost + self._host_lost
+        if self._ground_truth is not None:
+            result.hazards = self._ground_truth
         result.wall_seconds = time.monotonic() - wall0
         return result
+
+    def _start_hosts(self) -> None:
+        """Hosts connect and start their robots; everyone learns the others' patterns."""
+        for h in self._hosts:
+            h.send("start")
+        patterns = {h.spec.process: list(h.recv()) for h in self._hosts}
+        patterns[0] = self.tracker.patterns()
+        for h in self._hosts:
+            h.send(
+                "add_remote",
+                [(k, p) for k, ps in patterns.items() if k != h.spec.process for p in ps],
+            )
+        for h in self._hosts:
+            h.recv()
+        for k, ps in patterns.items():
+            if k != 0:
+                for p in ps:
+                    self.tracker.add_remote_subscription(k, p)
 
     def _loop(self, controller: Controller, robots: list[SimRobot], wall0: float) -> float:
         sc = self.scenario
@@ -292,17 +358,19 @@ class DrillRunner:
             # send reaches the controller before its next step.  Without the first barrier
             # a robot would see an order in this tick or the next depending on the load.
             controller.step()
-            self._barrier()
-            if self.world is not None:
-                # the world reaches this tick's time before any robot reads it
-                self.world.step(max(0.0, sim_s - self.world.time_s))
-            for r in robots:
-                r.step()
-            self._barrier()
+            if self._hosts:
+                self._host_tick(ticks)
+            else:
+                self._barrier()
+                if self.world is not None:
+                    # the world reaches this tick's time before any robot reads it
+                    self.world.step(max(0.0, sim_s - self.world.time_s))
+                step_robots(robots, self._robot_buses)
+                self._barrier()
             if sim_s >= next_progress:
                 self._progress(sim_s, controller)
                 next_progress += self._progress_every_s
-            if not pending and all(m.outcome.terminal for m in controller.missions()):
+            if not pending and controller.all_missions_ended():
                 break
             if sim_s >= sc.success.timeout_s:
                 break
@@ -316,13 +384,40 @@ class DrillRunner:
         self._progress(sim_s, controller)
         return sim_s
 
+    def _host_tick(self, ticks: int) -> None:
+        """The tick's second half with the robots in workers: each host receives what
+        the controller sent it and steps its robots; then this process receives theirs."""
+        out = self.tracker.take_outbox()
+        for h in self._hosts:
+            h.send("tick", ticks, out.get(h.spec.process, []))
+        for h in self._hosts:
+            sent, lost = h.recv()
+            self._host_lost_by[h.spec.process] = lost
+            self.tracker.expect(sent.get(0, []))
+        self._barrier()
+
     def _release_start_messages(self) -> None:
-        for t in self._transports:
-            if not t.wait_subscribed(BARRIER_TIMEOUT_S):
-                raise TransportError(f"broker did not acknowledge subscriptions of {t.client_id}")
+        wait_subscribed(self._transports)
         for b in self._buses:
             b.release()
+        for h in self._hosts:
+            h.send("release")
+        host_out = [h.recv() for h in self._hosts]
+        self._exchange(host_out)
+
+    def _exchange(self, host_out: list[dict[int, list[Any]]]) -> None:
+        """Barrier over every process: each receives what the others sent it."""
+        out = self.tracker.take_outbox()
+        for h in self._hosts:
+            keys = list(out.get(h.spec.process, []))
+            for sent in host_out:
+                keys.extend(sent.get(h.spec.process, []))
+            h.send("sync", keys)
+        for sent in host_out:
+            self.tracker.expect(sent.get(0, []))
         self._barrier()
+        for h in self._hosts:
+            self._host_lost_by[h.spec.process] = h.recv()
 
     def _barrier(self) -> None:
         if not self.tracker.wait_idle(BARRIER_TIMEOUT_S):
@@ -346,12 +441,35 @@ class DrillRunner:
             except Exception:  # a failed goodbye must not hide the drill's result
                 log.exception("drill: robot shutdown failed")
         try:
+            if self._hosts:
+                for h in self._hosts:
+                    h.send("shutdown")
+                host_out = [h.recv() for h in self._hosts]
+                for sent in host_out:
+                    self.tracker.expect(sent.get(0, []))
+                self._barrier()  # the robots' OFFLINE reached the controller
             controller.shutdown()
+            self._barrier()  # let the OFFLINE goodbyes reach the broker before disconnecting
+            if self._hosts:
+                out = self.tracker.take_outbox()
+                for h in self._hosts:
+                    h.send("finish", out.get(h.spec.process, []))
+                for h in self._hosts:
+                    done = h.recv()
+                    self._host_lost_by[h.spec.process] = done["lost"]
+                    if self._ground_truth is None:
+                        self._ground_truth = done["ground_truth"]
         except Exception:
-            log.exception("drill: controller shutdown failed")
-        self._barrier()  # let the OFFLINE goodbyes reach the broker before disconnecting
+            log.exception("drill: shutdown failed")
+        finally:
+            self._host_lost = sum(self._host_lost_by.values())
+            self._close_all()
+
+    def _close_all(self) -> None:
         for t in self._transports:
             t.close()
+        for h in self._hosts:
+            h.stop()
 
     def _result(
         self, controller: Controller, sim_s: float, wall_s: float, *, timed_out: bool

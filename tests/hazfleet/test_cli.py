@@ -165,6 +165,24 @@ def test_bad_arguments_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--broker" in proc.stderr
 
 
+def test_robots_in_worker_processes_from_the_command_line(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    args = ("drill", str(scenario_copy(tmp_path)), "--speed", "max", "--seed", "5")
+    proc = hazfleet(*args, "--processes", "2", "--quiet", "--report", str(report))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["passed"] is True and summary["messages"]["lost"] == 0
+    assert [m["outcome"] for m in summary["missions"]] == ["completed"] * 3
+
+
+def test_processes_is_checked_against_the_scenario(tmp_path: Path) -> None:
+    assert hazfleet("drill", "--processes", "0").returncode == 2
+    proc = hazfleet("drill", "robot-lost-short", "--processes", "2")
+    assert proc.returncode == 2
+    assert "--processes" in proc.stderr and "faults" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 def test_unreachable_broker_exits_3(tmp_path: Path) -> None:
     cfg = tmp_path / "hazfleet.yaml"
     cfg.write_text("broker: {url: embedded, connect_timeout_s: 1}\n")

@@ -12,7 +12,7 @@ import threading
 import time
 
 from drivers.bus import Bus, Inbox, InMemoryBus, Message, Sink
-from simulator.delivery import DeliveryTracker, TrackedBus
+from simulator.delivery import DeliveryTracker, TrackedBus, message_key
 
 STATE_FILTER = "uagv/v2/+/+/state"
 HEARTBEAT_FILTER = "uagv/hazfleet/+/heartbeat"
@@ -263,3 +263,55 @@ def test_held_bus_buffers_until_release_then_sends_in_order_and_counts() -> None
     robot.release()  # a second release sends nothing again
     assert inbox.drain() == []
     assert len(broker.published) == 4
+
+
+# -- across processes (simulator.robot_host) -----------------------------------------------
+
+
+def test_a_message_for_another_process_is_listed_in_the_outbox_once_per_subscription() -> None:
+    sender = DeliveryTracker()
+    sender.add_remote_subscription(1, "uagv/v2/+/+/state")
+    sender.add_remote_subscription(2, "uagv/v2/acme/r1/order")
+    sender.add_remote_subscription(2, "uagv/v2/acme/r1/order")  # two robots, one topic
+    sender.sent("uagv/v2/acme/r1/order", b"o")
+    sender.sent("uagv/v2/acme/r1/state", b"s")
+    sender.sent("elsewhere", b"x")
+    out = sender.take_outbox()
+    assert out == {
+        2: [message_key("uagv/v2/acme/r1/order", b"o")] * 2,
+        1: [message_key("uagv/v2/acme/r1/state", b"s")],
+    }
+    assert sender.take_outbox() == {}
+    assert sender.outstanding == 0  # nothing is expected in the sending process itself
+
+
+def test_expected_keys_wait_for_their_message_and_early_arrivals_count() -> None:
+    receiver = DeliveryTracker()
+    receiver.add_subscription("t/+")
+    receiver.add_remote_subscription(0, "other")  # part of a multi-process drill
+    early = Message("t/a", b"1")
+    receiver.received(early)  # arrives before the runner passed its key on
+    receiver.expect([message_key("t/a", b"1"), message_key("t/b", b"2")])
+    assert receiver.outstanding == 1
+    assert not receiver.wait_idle(0.05)  # t/b never came: counted lost
+    assert receiver.lost == 1 and receiver.lost_topics == ["t/b"]
+    assert receiver.delivered == 1
+
+
+def test_an_early_arrival_nobody_expected_is_forgotten_at_the_barrier() -> None:
+    receiver = DeliveryTracker()
+    receiver.add_subscription("t/+")
+    receiver.add_remote_subscription(0, "other")
+    receiver.received(Message("t/a", b"retained from an earlier drill"))
+    assert receiver.wait_idle(0.05)
+    receiver.expect([message_key("t/a", b"retained from an earlier drill")])
+    assert receiver.outstanding == 1  # not matched against the forgotten stray
+
+
+def test_routes_follow_a_link_going_down() -> None:
+    tracker = DeliveryTracker()
+    tracker.add_subscription("t", owner=7)
+    tracker.sent("t", b"1")
+    tracker.set_down(7, True)
+    tracker.sent("t", b"2")
+    assert tracker.outstanding == 1

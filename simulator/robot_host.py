@@ -1,0 +1,334 @@
+"""Simulated robots in other processes: how a drill runs large fleets on several cores.
+
+One Python process cannot hold a thousand robots: paho-mqtt waits with ``select()``,
+which cannot watch file descriptors numbered 1024 or more (about 340 clients), and one
+interpreter runs on one core.  A drill with ``processes > 1`` therefore keeps the
+controller in the runner's process and hands the robots, in contiguous blocks, to worker
+processes, each a :class:`RobotHost`.  Every robot keeps its own MQTT connection and
+last will; what crosses the process boundary (a :mod:`multiprocessing` pipe) is only the
+lock-step: "advance to tick k", and the keys of the messages each side sent the other
+(:meth:`~simulator.delivery.DeliveryTracker.take_outbox`), so that each process's
+delivery barrier knows what it must still receive.
+
+Determinism does not depend on the split: robot ``i`` draws from
+``default_rng([seed, i])`` wherever it runs, every host steps its own copy of the hazard
+world from the same seed (the world draws nothing when it is sampled), and every clock
+is advanced by the same ``tick_s`` additions.  A drill gives the same result with one
+process or several (tested).
+
+Workers are started with the ``spawn`` method: forking a process whose paho threads hold
+locks is unsafe.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from drivers.bus import Will
+from drivers.errors import TransportError
+from drivers.mqtt import MqttSettings, MqttTransport
+from missions.clock import FakeClock
+from simulator.delivery import DeliveryTracker, Key, TrackedBus
+from simulator.robot import SimRobot, SimRobotSpec, robot_will
+from simulator.scenario import RobotEntry, Scenario
+from simulator.world import HazardWorld
+
+log = logging.getLogger(__name__)
+
+WORLD_RNG_KEY = 10_000
+"""the hazard world's generator is ``default_rng([seed, WORLD_RNG_KEY])``"""
+BARRIER_TIMEOUT_S = 5.0
+"""wall seconds to wait for one phase's messages before counting them lost"""
+HOST_REPLY_TIMEOUT_S = 120.0
+"""wall seconds a host may take to answer one command (connecting 250 robots included)"""
+
+
+class RobotHostError(RuntimeError):
+    """A robot host process failed; the message names the host and its error."""
+
+
+def hazard_world(scenario: Scenario, seed: int) -> HazardWorld | None:
+    """The drill's hazard physics, seeded the same in every process (None: no world)."""
+    if not scenario.has_hazard_world:
+        return None
+    # its own stream, apart from the robots' ([seed, i]) however many robots there are
+    rng = np.random.default_rng([seed, WORLD_RNG_KEY])
+    return HazardWorld(scenario.site, scenario.world, scenario.hazards, rng)
+
+
+def robot_spec(entry: RobotEntry) -> SimRobotSpec:
+    kwargs: dict[str, Any] = {
+        "manufacturer": entry.manufacturer,
+        "serial": entry.serial,
+        "start_node": entry.start_node,
+        "max_speed_m_s": entry.max_speed_m_s,
+        "battery_capacity_wh": entry.battery_capacity_wh,
+        "start_battery_pct": entry.start_battery_pct,
+        "version": entry.version,
+    }
+    if entry.actions is not None:
+        kwargs["actions"] = tuple(entry.actions)
+    return SimRobotSpec(**kwargs)
+
+
+@dataclass
+class Wiring:
+    """How a process of a drill connects its components to the broker."""
+
+    host: str
+    port: int
+    mqtt: MqttSettings | None
+    seed: int
+    tracker: DeliveryTracker
+
+    def link(self, client_id: str, will: Will) -> tuple[MqttTransport, TrackedBus]:
+        """A connected transport with ``will``, wrapped for the delivery barrier and
+        holding its publications until released."""
+        t = MqttTransport(
+            self.host, self.port, client_id=client_id, settings=self.mqtt, will=will, seed=self.seed
+        )
+        t.connect()
+        return t, TrackedBus(t, self.tracker, held=True)
+
+
+def make_robot(
+    scenario: Scenario,
+    index: int,
+    wiring: Wiring,
+    clock: FakeClock,
+    world: HazardWorld | None,
+    tag: str,
+) -> tuple[SimRobot, MqttTransport, TrackedBus, Will]:
+    """Robot ``index`` of the scenario on its own connection (client id ``...-tag``)."""
+    entry = scenario.robots[index]
+    spec = robot_spec(entry)
+    will = robot_will(spec, scenario.interface, clock)
+    transport, bus = wiring.link(f"{entry.manufacturer}-{entry.serial}-{tag}", will)
+    robot = SimRobot(
+        spec,
+        scenario.site,
+        bus,
+        clock,
+        interface=scenario.interface,
+        rng=np.random.default_rng([wiring.seed, index]),
+        environment=world,
+    )
+    return robot, transport, bus, will
+
+
+def wait_subscribed(transports: Sequence[MqttTransport]) -> None:
+    for t in transports:
+        if not t.wait_subscribed(BARRIER_TIMEOUT_S):
+            raise TransportError(f"broker did not acknowledge subscriptions of {t.client_id}")
+
+
+def step_robots(robots: Sequence[SimRobot], buses: Sequence[TrackedBus]) -> None:
+    """Step every robot, then publish what they said (one burst per phase: the network
+    threads do not compete with the stepping for the interpreter)."""
+    for b in buses:
+        b.hold()
+    for r in robots:
+        r.step()
+    for b in buses:
+        b.release()
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """What a worker needs to host its block of a scenario's robots (picklable)."""
+
+    scenario: Scenario
+    indices: tuple[int, ...]
+    process: int
+    """this host's number in the drill (the runner's own process is 0)"""
+    host: str
+    port: int
+    mqtt: MqttSettings | None
+    seed: int
+    epoch_s: float
+    tag: str
+    log_level: int = logging.WARNING
+
+
+class RobotHost:
+    """A block of a scenario's robots with their own clock, world copy and tracker."""
+
+    def __init__(self, spec: HostSpec) -> None:
+        self.spec = spec
+        sc = spec.scenario
+        self.clock = FakeClock(start_epoch_s=spec.epoch_s)
+        self.tracker = DeliveryTracker()
+        self._wiring = Wiring(spec.host, spec.port, spec.mqtt, spec.seed, self.tracker)
+        self.world = hazard_world(sc, spec.seed)
+        self._ticks = 0
+        self.robots: list[SimRobot] = []
+        self._transports: list[MqttTransport] = []
+        self._buses: list[TrackedBus] = []
+
+    def start(self) -> list[str]:
+        """Connect and start every robot; the patterns they subscribed to."""
+        for i in self.spec.indices:
+            robot, transport, bus, _will = make_robot(
+                self.spec.scenario, i, self._wiring, self.clock, self.world, self.spec.tag
+            )
+            self.robots.append(robot)
+            self._transports.append(transport)
+            self._buses.append(bus)
+        for r in self.robots:
+            r.start()
+        wait_subscribed(self._transports)
+        return self.tracker.patterns()
+
+    def add_remote(self, subscriptions: Sequence[tuple[int, str]]) -> None:
+        for process, pattern in subscriptions:
+            self.tracker.add_remote_subscription(process, pattern)
+
+    def release(self) -> dict[int, list[Key]]:
+        """Publish what the robots said while starting."""
+        for b in self._buses:
+            b.release()
+        return self.tracker.take_outbox()
+
+    def sync(self, keys: Sequence[Key]) -> int:
+        """Wait until ``keys`` (sent to this host) arrived; messages lost so far."""
+        self.tracker.expect(keys)
+        if not self.tracker.wait_idle(BARRIER_TIMEOUT_S):
+            log.warning(
+                "robot host %d: messages did not arrive within %.1f s: %s",
+                self.spec.process,
+                BARRIER_TIMEOUT_S,
+                self.tracker.lost_topics[-5:],
+            )
+        return self.tracker.lost
+
+    def tick(self, ticks: int, keys: Sequence[Key]) -> tuple[dict[int, list[Key]], int]:
+        """Receive what the controller sent in tick ``ticks``, then step the world and
+        every robot to that tick's time; what they sent, and messages lost so far."""
+        lost = self.sync(keys)
+        tick_s = self.spec.scenario.tick_s
+        while self._ticks < ticks:  # the same float additions as the runner's clock
+            self._ticks += 1
+            self.clock.advance(tick_s)
+        if self.world is not None:
+            sim_s = round(self._ticks * tick_s, 9)
+            self.world.step(max(0.0, sim_s - self.world.time_s))
+        step_robots(self.robots, self._buses)
+        return self.tracker.take_outbox(), lost
+
+    def shutdown(self) -> dict[int, list[Key]]:
+        """Every robot says goodbye (connection OFFLINE)."""
+        for r in self.robots:
+            try:
+                r.shutdown()
+            except Exception:  # a failed goodbye must not hide the drill's result
+                log.exception("robot host %d: robot shutdown failed", self.spec.process)
+        return self.tracker.take_outbox()
+
+    def finish(self, keys: Sequence[Key]) -> dict[str, Any]:
+        """Receive the controller's goodbye, disconnect; counts and the world's truth."""
+        lost = self.sync(keys)
+        self.close()
+        return {
+            "lost": lost,
+            "lost_topics": list(self.tracker.lost_topics),
+            "ground_truth": self.world.ground_truth() if self.world is not None else [],
+        }
+
+    def close(self) -> None:
+        for t in self._transports:
+            t.close()
+        self._transports.clear()
+
+
+def host_main(conn: multiprocessing.connection.Connection, spec: HostSpec) -> None:
+    """A worker process: run commands ``(name, *args)`` on a :class:`RobotHost` and
+    answer each with ``("ok", result)`` or ``("error", traceback)``, until ``close``."""
+    logging.basicConfig(
+        level=spec.log_level, format=f"%(levelname)s host {spec.process}: %(name)s: %(message)s"
+    )
+    host = RobotHost(spec)
+    try:
+        while True:
+            try:
+                name, *args = conn.recv()
+            except EOFError:  # the runner went away
+                return
+            try:
+                result = getattr(host, name)(*args)
+            except Exception:
+                conn.send(("error", traceback.format_exc()))
+                return
+            conn.send(("ok", result))
+            if name in ("finish", "close"):
+                return
+    finally:
+        host.close()
+
+
+class HostProcess:
+    """The runner's handle on one worker: send a command to all hosts, then collect."""
+
+    def __init__(self, spec: HostSpec) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.spec = spec
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=host_main, args=(child, spec), name=f"robot-host-{spec.process}", daemon=True
+        )
+        self._proc.start()
+        child.close()
+
+    def send(self, name: str, *args: Any) -> None:
+        try:
+            self._conn.send((name, *args))
+        except (BrokenPipeError, OSError) as exc:
+            raise RobotHostError(f"robot host {self.spec.process} is gone: {exc}") from exc
+
+    def recv(self, timeout_s: float = HOST_REPLY_TIMEOUT_S) -> Any:
+        n = self.spec.process
+        if not self._conn.poll(timeout_s):
+            raise RobotHostError(f"robot host {n} did not answer within {timeout_s:g} s")
+        try:
+            status, value = self._conn.recv()
+        except EOFError as exc:
+            raise RobotHostError(
+                f"robot host {n} exited (code {self._proc.exitcode}) without an answer"
+            ) from exc
+        if status != "ok":
+            log.error("robot host %d failed:\n%s", n, value)
+            last = str(value).strip().splitlines()[-1]
+            raise RobotHostError(f"robot host {n} failed: {last}")
+        return value
+
+    def call(self, name: str, *args: Any) -> Any:
+        self.send(name, *args)
+        return self.recv()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Wait for the process to end; terminate it if it does not."""
+        self._proc.join(timeout_s)
+        if self._proc.is_alive():
+            log.warning("robot host %d did not exit: terminating it", self.spec.process)
+            self._proc.terminate()
+            self._proc.join(timeout_s)
+        self._conn.close()
+
+
+def split(n: int, parts: int) -> list[tuple[int, ...]]:
+    """``range(n)`` in ``parts`` contiguous blocks whose sizes differ by at most one."""
+    base, extra = divmod(n, parts)
+    out: list[tuple[int, ...]] = []
+    start = 0
+    for k in range(parts):
+        size = base + (1 if k < extra else 0)
+        out.append(tuple(range(start, start + size)))
+        start += size
+    return out

@@ -1,0 +1,95 @@
+"""Robots in worker processes (simulator.robot_host): same drill, same result.
+
+The split is checked on the embedded Mosquitto only: what it must preserve (readings,
+outcomes, timing in simulated seconds) does not depend on the broker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from simulator.drill import (
+    IN_PROCESS_MAX_ROBOTS,
+    ROBOTS_PER_PROCESS,
+    DrillResult,
+    DrillRunner,
+    auto_processes,
+)
+from simulator.robot_host import split
+from simulator.scenario import Scenario, load_scenario
+from tests.conftest import BrokerUnderTest, fast_settings
+
+DRILLS = Path(__file__).resolve().parents[2] / "config" / "drills"
+
+
+def test_split_gives_contiguous_blocks_differing_by_at_most_one() -> None:
+    assert split(7, 3) == [(0, 1, 2), (3, 4), (5, 6)]
+    assert split(2, 2) == [(0,), (1,)]
+    blocks = split(1000, 4)
+    assert [len(b) for b in blocks] == [250] * 4
+    assert [i for b in blocks for i in b] == list(range(1000))
+
+
+def _with_robots(base: Scenario, n: int) -> Scenario:
+    robots = [base.robots[0].model_copy(update={"serial": f"r{i:04d}"}) for i in range(n)]
+    return base.model_copy(update={"robots": robots})
+
+
+def test_the_runner_keeps_small_fleets_and_fault_drills_in_its_own_process() -> None:
+    calm = load_scenario(DRILLS / "default.yaml")
+    assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS)) == 1
+    assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS + 1)) == 2
+    assert auto_processes(_with_robots(calm, 4 * ROBOTS_PER_PROCESS)) == 4
+    lost = load_scenario(DRILLS / "robot-lost-short.yaml")
+    assert lost.faults
+    assert auto_processes(_with_robots(lost, 4 * ROBOTS_PER_PROCESS)) == 1
+
+
+def test_faults_with_robots_in_workers_are_refused_with_the_reason() -> None:
+    sc = load_scenario(DRILLS / "robot-lost-short.yaml")
+    with pytest.raises(ValueError, match="faults need the robots in the runner's process"):
+        DrillRunner(sc, "127.0.0.1", 1883, broker_label="x", processes=2)
+
+
+def _run(sc: Scenario, broker: BrokerUnderTest, processes: int) -> DrillResult:
+    unique = sc.model_copy(update={"interface": f"t{uuid.uuid4().hex[:10]}"})
+    runner = DrillRunner(
+        unique,
+        broker.host,
+        broker.port,
+        broker_label=broker.url,
+        seed=5,
+        mqtt=fast_settings(broker.url),
+        processes=processes,
+    )
+    result = runner.run()
+    assert runner.processes == processes
+    assert (runner.world is None) == (processes > 1)  # the workers step their own copies
+    return result
+
+
+@pytest.mark.broker
+def test_a_hazard_drill_split_over_worker_processes_gives_the_same_result(
+    broker: BrokerUnderTest,
+) -> None:
+    if broker.kind != "mosquitto" or broker.embedded is None:
+        pytest.skip("the split is broker-independent; run once on embedded Mosquitto")
+    sc = load_scenario(DRILLS / "h2s-leak.yaml")
+    assert len(sc.robots) >= 2 and sc.has_hazard_world
+    one = _run(sc, broker, processes=1)
+    two = _run(sc, broker, processes=2)
+    assert one.passed and two.passed, (one.failures, two.failures)
+    assert two.messages_lost == 0
+    assert one.sim_seconds == two.sim_seconds
+    assert [(m.id, m.robot, m.outcome, m.action_results) for m in one.missions] == [
+        (m.id, m.robot, m.outcome, m.action_results) for m in two.missions
+    ]
+    assert [(r.serial, r.battery_pct, r.x_m, r.y_m) for r in one.robots] == [
+        (r.serial, r.battery_pct, r.x_m, r.y_m) for r in two.robots
+    ]
+    assert one.hazards == two.hazards  # the ground truth comes from a worker's world copy
+    readings = [v for m in two.missions for v in m.action_results.values()]
+    assert any('"H2S"' in text for text in readings)  # the workers' robots read the physics
