@@ -44,6 +44,7 @@ acquired or called while holding it).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import socket
@@ -688,10 +689,8 @@ class MqttTransport:
         """Acknowledge what arrived now, not after the delayed-ACK timer (module doc)."""
         sock = self._client.socket()
         if _TCP_QUICKACK is not None and isinstance(sock, socket.socket):
-            try:
+            with contextlib.suppress(OSError):  # closed under us: the loop notices next pass
                 sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
-            except OSError:  # closed under us: the loop notices on its next pass
-                pass
 
     def _on_socket_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         # Deliberately empty: its presence keeps paho from writing on caller threads
