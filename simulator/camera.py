@@ -29,7 +29,10 @@ What an RGB frame (``uint8``, ``(H, W, 3)``, **RGB** channel order; 320 × 240 b
   frame (flicker); luminous flames show through smoke, dimmed by at most 40 %;
 * camera noise: Gaussian, sd 2 levels per channel.
 
-Spills are not drawn: the world has no spill hazard yet.
+* **spills** (drawn over the floor, under smoke and flames): every pixel of a pool that
+  still holds liquid is a dark, slightly blue wet film (RGB 52, 60, 74 at 85 % opacity)
+  with sparse specular glints (a seeded 2 % of its pixels near white), the low-texture,
+  specular look the reference (§2.4) gives liquid on a floor;
 
 A thermal frame (``uint16``, ``(H, W)``, 160 × 120 by default as a FLIR Lepton 3.5) holds
 radiometric raw counts, linear in temperature (as a Lepton in T-linear mode)::
@@ -39,7 +42,8 @@ radiometric raw counts, linear in temperature (as a Lepton in T-linear mode)::
 so raw 2931 is 19.95 °C and the full 16-bit range reaches 6280 °C (flames do not saturate;
 with 0.01 K per count, the Lepton's high-gain scale, they would above 382 °C).  Temperatures
 are the fire model's air temperature (:meth:`~simulator.physics.fire.FireCA.temperature_at`)
-at each pixel's floor point plus NETD noise (sd 0.05 K, Lepton < 50 mK).  For an environment
+at each pixel's floor point, a spill's pool ``cooling_k`` below ambient (evaporation cools
+it), plus NETD noise (sd 0.05 K, Lepton < 50 mK).  For an environment
 that is not a :class:`~simulator.world.HazardWorld` the thermal frame samples the
 environment's ``temperature`` on a coarse grid and interpolates; its RGB frame is bare floor.
 
@@ -79,6 +83,10 @@ _TILE_SHADE = 8.0
 _WALL_RGB = np.array([58.0, 60.0, 64.0], dtype=np.float32)
 _CHAR_RGB = np.array([40.0, 34.0, 30.0], dtype=np.float32)
 _SMOKE_RGB = np.array([176.0, 176.0, 178.0], dtype=np.float32)
+_SPILL_RGB = np.array([52.0, 60.0, 74.0], dtype=np.float32)
+_SPILL_OPACITY = 0.85
+_GLINT_RGB = np.array([235.0, 238.0, 242.0], dtype=np.float32)
+_GLINT_FRACTION = 0.02
 _FLAME_DIMMING_IN_SMOKE = 0.4
 _RGB_NOISE_SD = 2.0
 _NETD_K = 0.05
@@ -229,6 +237,11 @@ class Camera:
             solid = np.zeros((h, w), dtype=bool)
             solid[on_grid] = world.obstacles[iy[on_grid], ix[on_grid]]
             img[solid] = _WALL_RGB
+            wet = _wet(world, px, py)
+            if wet.any():
+                img[wet] = img[wet] * (1.0 - _SPILL_OPACITY) + _SPILL_RGB * _SPILL_OPACITY
+                glint = wet & (self._rng.random((h, w)) < _GLINT_FRACTION)
+                img[glint] = _GLINT_RGB
             fire = world.fire
             if fire is not None:
                 state = np.full((h, w), int(CellState.NO_FUEL), dtype=np.int8)
@@ -277,6 +290,9 @@ class Camera:
             else:
                 ambient = world.sample("temperature", x_m, y_m, t_s)
                 celsius = np.full((h, w), 20.0 if ambient is None else ambient)
+            for pool, cooling_k in world.wet_pools():
+                on = (px - pool.x_m) ** 2 + (py - pool.y_m) ** 2 <= pool.radius_m**2
+                celsius = np.where(on, np.minimum(celsius, world.ambient_c - cooling_k), celsius)
         else:
             celsius = self._sampled_temperature(x_m, y_m, theta, t_s)
         celsius = celsius + self._rng.normal(0.0, _NETD_K, size=celsius.shape)
@@ -298,6 +314,14 @@ class Camera:
 
 
 # ---------------------------------------------------------------------- fire fields, vectorised
+
+
+def _wet(world: HazardWorld, px: NDArray[np.float64], py: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Pixels on a pool that still holds liquid."""
+    wet = np.zeros(px.shape, dtype=bool)
+    for pool, _cooling in world.wet_pools():
+        wet |= (px - pool.x_m) ** 2 + (py - pool.y_m) ** 2 <= pool.radius_m**2
+    return wet
 
 
 def _cells(

@@ -145,11 +145,38 @@ class FireEntry(_Hazard):
     """where there is something to burn; None: every open cell of the grid"""
 
 
+class SpillEntry(_Hazard):
+    """A pool of liquid evaporating into the air (:mod:`simulator.physics.spill`)."""
+
+    kind: Literal["spill"]
+    gas: Literal["H2S", "NH3", "Cl2", "SO2", "NO2"]
+    """the vapour the liquid gives off"""
+    x_m: float
+    y_m: float
+    radius_m: float = Field(gt=0, le=50)
+    """the pool's radius (it keeps this area)"""
+    mass_kg: float = Field(gt=0, le=1e6)
+    """how much of the vapour's species the liquid can give off"""
+    vapour_pressure_kpa: float = Field(gt=0, le=101.325)
+    """the vapour's partial pressure over the liquid at ``temperature_c`` (a property of
+    the liquid: take it from its safety data sheet)"""
+    temperature_c: float = Field(default=20.0, ge=-60, le=100)
+    schmidt: float = Field(default=0.6, gt=0, le=5)
+    """the vapour's Schmidt number in air (0.6 for NH3; larger for heavier vapours)"""
+    cooling_k: float = Field(default=3.0, ge=0, le=30)
+    """how much colder than ambient the evaporating pool reads on a thermal camera"""
+    start_s: float = Field(default=0.0, ge=0)
+    """when the liquid is released"""
+
+
 HazardEntry = Annotated[
-    GasRelease | RadiationSource | ShieldEntry | FireEntry, Field(discriminator="kind")
+    GasRelease | RadiationSource | ShieldEntry | FireEntry | SpillEntry,
+    Field(discriminator="kind"),
 ]
 
-HAZARD_KINDS: frozenset[str] = frozenset({"gas_release", "radiation_source", "shield", "fire"})
+HAZARD_KINDS: frozenset[str] = frozenset(
+    {"gas_release", "radiation_source", "shield", "fire", "spill"}
+)
 
 
 def hazard_list_error(err: ValidationError) -> ValueError:
@@ -174,7 +201,9 @@ def hazard_list_error(err: ValidationError) -> ValueError:
     return ValueError(f"{'.'.join(parts)}: {problem}")
 
 
-def hazard_id(entry: GasRelease | RadiationSource | ShieldEntry | FireEntry, index: int) -> str:
+def hazard_id(
+    entry: GasRelease | RadiationSource | ShieldEntry | FireEntry | SpillEntry, index: int
+) -> str:
     return entry.id or f"{entry.kind}-{index}"
 
 
@@ -242,10 +271,24 @@ def check_world(
         problem = _point_problem(grid, walls, h.x_m, h.y_m)
         if problem:
             return (f"hazards.{i}.x_m", problem)
+        if isinstance(h, SpillEntry):
+            rim = _rim_problem(grid, h)
+            if rim:
+                return (f"hazards.{i}.radius_m", rim)
         if isinstance(h, FireEntry) and h.fuel is not None:
             inside = any(_inside(h.x_m, h.y_m, poly) for poly in h.fuel)
             if not inside:
                 return (f"hazards.{i}.fuel", "the ignition point lies in none of the fuel polygons")
+    return None
+
+
+def _rim_problem(grid: Grid, spill: SpillEntry) -> str | None:
+    """The pool must lie on the grid (walls may cut it: it pools against them)."""
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        x = spill.x_m + dx * spill.radius_m
+        y = spill.y_m + dy * spill.radius_m
+        if grid.cell_of(x, y) is None:
+            return f"the pool reaches ({x:g}, {y:g}) m, off the hazard grid"
     return None
 
 

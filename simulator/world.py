@@ -23,6 +23,9 @@ What each quantity reads (true values; the robot adds its own sensor noise):
   so ``O2 = 20.9 · (1 − Σ x_i)`` with ``x_i`` the volume fraction of every released gas.
   Oxygen consumed by a fire is not modelled (a fire's CO is counted as a displacing gas).
   10,000 ppm of a gas thus takes 0.2 %vol of oxygen away.
+* Spills (``kind: spill``): a pool evaporating at the Mackay–Matsugu rate
+  (:mod:`simulator.physics.spill`) into the gas field of its vapour, spread evenly over
+  the open cells under the pool, until its liquid is gone.
 * ``temperature`` (°C): the fire's heat (:class:`~simulator.physics.fire.FireCA`), the
   world's ambient temperature elsewhere and without a fire.
 * ``doseRate`` (µSv/h): point sources behind shields plus the 0.1 µSv/h background
@@ -55,6 +58,7 @@ from simulator.hazards import (
     HazardEntry,
     RadiationSource,
     ShieldEntry,
+    SpillEntry,
     WorldConfig,
     hazard_grid,
     hazard_id,
@@ -65,6 +69,7 @@ from simulator.physics.gas import Boundary, GasField, Intermittency, PointSource
 from simulator.physics.grid import Grid, WindField, rasterize_walls
 from simulator.physics.radiation import Material, RadiationField, Shield
 from simulator.physics.radiation import PointSource as GammaSource
+from simulator.physics.spill import Pool
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +105,13 @@ class HazardWorld:
 
         releases = [h for h in self._hazards if isinstance(h, GasRelease)]
         fires = [h for h in self._hazards if isinstance(h, FireEntry)]
+        spills = [h for h in self._hazards if isinstance(h, SpillEntry)]
         names = list(dict.fromkeys(h.gas for h in releases))
         if fires and "CO" not in names:
             names.append("CO")
+        for spill in spills:  # after the others: adding a spill leaves their streams alone
+            if spill.gas not in names:
+                names.append(spill.gas)
         disp = w.dispersion
         self._gas: dict[str, GasField] = {}
         for name, child in zip(names, gas_rng.spawn(len(names)), strict=True):
@@ -135,6 +144,24 @@ class HazardWorld:
                 src = self._gas[h.gas].add_source(h.x_m, h.y_m, 0.0)
                 self._releases.append((i, h, src))
                 self._released_g[i] = 0.0
+        self._wind_speed_m_s = math.hypot(w.wind.u_m_s, w.wind.v_m_s)
+        self._spills: list[tuple[int, SpillEntry, Pool, list[PointSource]]] = []
+        for i, h in enumerate(self._hazards):
+            if isinstance(h, SpillEntry):
+                pool = Pool(
+                    h.x_m,
+                    h.y_m,
+                    h.radius_m,
+                    mass_g=h.mass_kg * 1000.0,
+                    vapour_pressure_pa=h.vapour_pressure_kpa * 1000.0,
+                    molar_mass_g_mol=GAS_SPECIES[h.gas].molar_mass_g_mol,
+                    temperature_c=h.temperature_c,
+                    schmidt=h.schmidt,
+                )
+                field = self._gas[h.gas]
+                cells = self._pool_cells(pool) or [(h.x_m, h.y_m)]
+                sources = [field.add_source(x, y, 0.0) for x, y in cells]
+                self._spills.append((i, h, pool, sources))
 
         self._shields = tuple(
             Shield(
@@ -179,6 +206,23 @@ class HazardWorld:
             len(fires),
         )
 
+    def _pool_cells(self, pool: Pool) -> list[tuple[float, float]]:
+        """Centres of the open cells whose centre lies in the pool: its area source."""
+        g = self.grid
+        out: list[tuple[float, float]] = []
+        ix0, iy0 = g.cell_of(pool.x_m - pool.radius_m, pool.y_m - pool.radius_m) or (0, 0)
+        ix1, iy1 = g.cell_of(pool.x_m + pool.radius_m, pool.y_m + pool.radius_m) or (
+            g.nx - 1,
+            g.ny - 1,
+        )
+        for iy in range(iy0, iy1 + 1):
+            for ix in range(ix0, ix1 + 1):
+                x = g.origin_x_m + (ix + 0.5) * g.cell_m
+                y = g.origin_y_m + (iy + 0.5) * g.cell_m
+                if not self._solid[iy, ix] and pool.covers(x, y):
+                    out.append((x, y))
+        return out
+
     def _fuel(self, fires: Sequence[FireEntry]) -> np.ndarray:
         if any(f.fuel is None for f in fires):
             burnable = ~self._solid
@@ -217,7 +261,7 @@ class HazardWorld:
                 times.append(h.start_s)
                 if h.stop_s is not None:
                     times.append(h.stop_s)
-            elif isinstance(h, RadiationSource | FireEntry):
+            elif isinstance(h, RadiationSource | FireEntry | SpillEntry):
                 times.append(h.start_s)
         return times
 
@@ -227,6 +271,15 @@ class HazardWorld:
         if self._fire is not None:
             self._fire.step(dt_s)
             self._feed_fire_co()
+        for _i, h, pool, sources in self._spills:
+            if h.start_s > self._time_s + _EPS_S:
+                continue
+            # the grams that leave the pool in this step, spread over its cells: the gas
+            # field receives exactly what evaporated, also in the step the pool runs dry
+            gone_g = pool.step(dt_s, self._wind_speed_m_s)
+            rate = gone_g / dt_s / len(sources)
+            for src in sources:
+                src.rate_g_s = rate
         for field in self._gas.values():
             field.step(dt_s)
 
@@ -314,6 +367,20 @@ class HazardWorld:
         return self._fire
 
     @property
+    def ambient_c(self) -> float:
+        return self._config.ambient_c
+
+    def wet_pools(self) -> list[tuple[Pool, float]]:
+        """(pool, how much colder than ambient it reads, K) of every spill released so
+        far that still has liquid, for the cameras."""
+        now = self._time_s + _EPS_S
+        return [
+            (pool, h.cooling_k)
+            for _i, h, pool, _s in self._spills
+            if h.start_s <= now and pool.liquid_left
+        ]
+
+    @property
     def radiation(self) -> RadiationField:
         """The gamma field of the sources exposed now."""
         return self._radiation
@@ -354,6 +421,18 @@ class HazardWorld:
                     "material": h.material,
                     "polygon": [[x, y] for x, y in h.polygon],
                     "mu_per_m": h.mu_per_m,
+                }
+            elif isinstance(h, SpillEntry):
+                pool = next(p for k, _h, p, _s in self._spills if k == i)
+                entry |= {
+                    "gas": h.gas,
+                    "x_m": h.x_m,
+                    "y_m": h.y_m,
+                    "radius_m": h.radius_m,
+                    "mass_kg": h.mass_kg,
+                    "start_s": h.start_s,
+                    "evaporated_g": round(pool.evaporated_g, 6),
+                    "liquid_left_g": round(pool.mass_g, 6),
                 }
             else:
                 entry |= {"x_m": h.x_m, "y_m": h.y_m, "start_s": h.start_s}

@@ -176,6 +176,11 @@ def test_chemical_spill_sampled_from_upwind_and_the_plume_read_downwind(
     assert mission.outcome is MissionOutcome.COMPLETED
     robot = next(r for r in result.robots if r.serial == "sim-01")
     assert robot.last_node_id == "safe-point", "it retreated with the sample"
+    pool = next(h for h in result.hazards if h["id"] == "nh3-pool")
+    assert pool["kind"] == "spill"
+    # ~1.1 g/s for the drill's ~100 s: evaporating, far from dry
+    assert 50.0 < pool["evaporated_g"] < 200.0
+    assert pool["liquid_left_g"] == pytest.approx(2200.0 - pool["evaporated_g"], abs=1e-3)
 
 
 def test_site_100_loads_and_is_what_the_generator_writes() -> None:

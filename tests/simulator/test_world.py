@@ -22,6 +22,7 @@ from simulator.hazards import (
     HazardEntry,
     RadiationSource,
     ShieldEntry,
+    SpillEntry,
     WorldConfig,
 )
 from simulator.physics.radiation import GAMMA_USV_H_PER_GBQ, Material
@@ -341,3 +342,59 @@ def test_a_scenario_with_hazards_loads(tmp_path: Path) -> None:
     assert isinstance(sc, Scenario) and sc.has_hazard_world
     assert isinstance(sc.hazards[0], GasRelease)
     assert sc.world is not None and sc.world.wind.u_m_s == pytest.approx(math.sqrt(0.5))
+
+
+# -- spills --------------------------------------------------------------------------------
+
+
+def spill(**kw: Any) -> SpillEntry:
+    data: dict[str, Any] = {"kind": "spill", "gas": "NH3", "x_m": 8.0, "y_m": 5.0}
+    data |= {"radius_m": 1.0, "mass_kg": 0.02, "vapour_pressure_kpa": 10.0} | kw
+    return SpillEntry.model_validate(data)
+
+
+def test_a_spill_evaporates_into_the_gas_field_until_it_runs_dry() -> None:
+    w = world([spill(start_s=2.0)], {"wind": {"speed_m_s": 1.0}})
+    w.step(1.0)
+    assert w.gas_fields["NH3"].mass() == 0.0 and w.wet_pools() == []  # not spilled yet
+    for _ in range(9):
+        w.step(1.0)
+    truth = w.ground_truth()[0]
+    field_mass = w.gas_fields["NH3"].mass()
+    assert truth["evaporated_g"] > 0 and field_mass > 0
+    # everything that left the pool is in the air (closed box, no decay, no outflow yet)
+    assert field_mass == pytest.approx(truth["evaporated_g"], rel=1e-6)
+    assert read(w, "NH3", 8.0, 5.0) > read(w, "NH3", 2.0, 5.0)
+    for _ in range(200):
+        w.step(1.0)
+    truth = w.ground_truth()[0]
+    assert truth["liquid_left_g"] == 0.0
+    assert truth["evaporated_g"] == pytest.approx(20.0)  # 0.02 kg, no more
+    assert w.wet_pools() == []
+
+
+def test_a_spill_is_drawn_wet_and_cold_where_the_pool_lies() -> None:
+    from simulator.camera import Camera, CameraSpec
+
+    w = world([spill(radius_m=2.0, mass_kg=50.0, cooling_k=4.0)])
+    w.step(1.0)
+    spec = CameraSpec(footprint_width_m=8.0, footprint_height_m=6.0)
+    cam = Camera(w, np.random.default_rng(1), spec)
+    rgb = cam.rgb(8.0, 5.0, 0.0).astype(float)
+    h, wd = rgb.shape[:2]
+    centre = rgb[h // 2 - 5 : h // 2 + 5, wd // 2 - 5 : wd // 2 + 5].mean(axis=(0, 1))
+    corner = rgb[:10, :10].mean(axis=(0, 1))
+    assert centre.sum() < 0.7 * corner.sum()  # the wet film is dark
+    thermal = spec.thermal_scale.to_celsius(cam.thermal(8.0, 5.0, 0.0))
+    th, tw = thermal.shape
+    assert thermal[th // 2, tw // 2] == pytest.approx(w.ambient_c - 4.0, abs=0.3)
+    assert thermal[0, 0] == pytest.approx(w.ambient_c, abs=0.3)
+
+
+def test_a_pool_reaching_off_the_grid_is_named(tmp_path: Path) -> None:
+    big = {"kind": "spill", "gas": "NH3", "x_m": 10, "y_m": 5, "radius_m": 30}
+    path = scenario_with(tmp_path, hazards=[big | {"mass_kg": 1, "vapour_pressure_kpa": 5}])
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert info.value.field == "hazards.0.radius_m"
+    assert "off the hazard grid" in info.value.problem
