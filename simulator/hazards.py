@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from missions.site import SiteMap
 from simulator.physics.gas import CH4, CL2, CO, H2S, NH3, NO2, SO2, GasSpecies
 from simulator.physics.grid import BoolArray, Grid, Point, rasterize_walls
+from simulator.physics.plume import MIN_WIND_SPEED_M_S
 
 MAX_GRID_CELLS = 1_000_000
 """Largest hazard grid accepted (cells); a bigger one would make every tick slow."""
@@ -79,6 +80,16 @@ class DispersionConfig(_Strict):
     """patchiness of what a fast sensor sees; None: the mean field"""
 
 
+class OutdoorConfig(_Strict):
+    """An outdoor site: gas releases and spills spread as steady Gaussian plumes with
+    Briggs rural coefficients (:mod:`simulator.physics.plume`) instead of on the grid."""
+
+    stability: Literal["A", "B", "C", "D", "E", "F"] = "D"
+    """Pasquill-Gifford class: D (neutral) for overcast or windy days"""
+    receptor_height_m: float = Field(default=0.5, ge=0, le=10)
+    """height of the robots' gas inlets above ground"""
+
+
 class WorldConfig(_Strict):
     walls: list[Polygon] = Field(default_factory=list)
     """solid outlines: no gas crosses them, nothing burns in them"""
@@ -89,6 +100,9 @@ class WorldConfig(_Strict):
     dispersion: DispersionConfig = DispersionConfig()
     ambient_c: float = Field(default=20.0, ge=-60, le=60)
     """air temperature away from any fire, °C"""
+    outdoor: OutdoorConfig | None = None
+    """set: releases and spills are Gaussian plumes (needs wind >= 1 m/s); a fire's CO
+    stays on the grid"""
 
 
 # ------------------------------------------------------------------------ hazards
@@ -109,6 +123,8 @@ class GasRelease(_Hazard):
     """simulated seconds after the drill starts at which the leak begins"""
     stop_s: float | None = Field(default=None, gt=0)
     """when it stops (None: never)"""
+    height_m: float = Field(default=0.0, ge=0, le=300)
+    """release height above ground; used outdoors only (the grid is 2-D)"""
 
     @model_validator(mode="after")
     def _stop_after_start(self) -> GasRelease:
@@ -249,6 +265,13 @@ def check_world(
     or None.  Checks what a single field cannot: the grid size, hazards on the grid and
     out of walls, unique ids."""
     w = world or WorldConfig()
+    if w.outdoor is not None and w.wind.speed_m_s < MIN_WIND_SPEED_M_S:
+        return (
+            "world.wind.speed_m_s",
+            f"an outdoor world (Gaussian plume) needs wind of at least "
+            f"{MIN_WIND_SPEED_M_S:g} m/s, got {w.wind.speed_m_s:g}; in calm air leave "
+            "out world.outdoor and use the grid",
+        )
     grid = hazard_grid(site, w, hazards)
     cells = grid.nx * grid.ny
     if cells > MAX_GRID_CELLS:

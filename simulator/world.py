@@ -23,6 +23,11 @@ What each quantity reads (true values; the robot adds its own sensor noise):
   so ``O2 = 20.9 · (1 − Σ x_i)`` with ``x_i`` the volume fraction of every released gas.
   Oxygen consumed by a fire is not modelled (a fire's CO is counted as a displacing gas).
   10,000 ppm of a gas thus takes 0.2 %vol of oxygen away.
+* Outdoors (``world.outdoor``) gas releases and spills are steady Gaussian plumes
+  (:class:`~simulator.physics.plume.PlumeField`, Briggs rural σ, ground reflection) of the
+  world's wind and stability class, read at the robots' inlet height; a point ``d`` m
+  downwind sees a release ``d / u`` s after it starts.  Walls do not stop a plume and it
+  has no intermittency (the mean); a fire's CO stays on the grid.
 * Spills (``kind: spill``): a pool evaporating at the Mackay–Matsugu rate
   (:mod:`simulator.physics.spill`) into the gas field of its vapour, spread evenly over
   the open cells under the pool, until its liquid is gone.
@@ -67,6 +72,7 @@ from simulator.hazards import (
 from simulator.physics.fire import CellState, FireCA, FireParams
 from simulator.physics.gas import Boundary, GasField, Intermittency, PointSource
 from simulator.physics.grid import Grid, WindField, rasterize_walls
+from simulator.physics.plume import PlumeField
 from simulator.physics.radiation import Material, RadiationField, Shield
 from simulator.physics.radiation import PointSource as GammaSource
 from simulator.physics.spill import Pool
@@ -106,11 +112,14 @@ class HazardWorld:
         releases = [h for h in self._hazards if isinstance(h, GasRelease)]
         fires = [h for h in self._hazards if isinstance(h, FireEntry)]
         spills = [h for h in self._hazards if isinstance(h, SpillEntry)]
-        names = list(dict.fromkeys(h.gas for h in releases))
+        self._outdoor = w.outdoor
+        # outdoors releases and spills are plumes: only a fire's CO needs the grid solver
+        on_grid = [] if w.outdoor else [*releases, *spills]
+        names = list(dict.fromkeys(h.gas for h in on_grid if isinstance(h, GasRelease)))
         if fires and "CO" not in names:
             names.append("CO")
         for spill in spills:  # after the others: adding a spill leaves their streams alone
-            if spill.gas not in names:
+            if not w.outdoor and spill.gas not in names:
                 names.append(spill.gas)
         disp = w.dispersion
         self._gas: dict[str, GasField] = {}
@@ -136,15 +145,19 @@ class HazardWorld:
                 boundary=Boundary(disp.boundary),
                 intermittency=patchy,
             )
-        # each release is a source at rate 0 until its onset
+        # each release is a source at rate 0 until its onset (a plume outdoors)
         self._releases: list[tuple[int, GasRelease, PointSource]] = []
+        self._plumes: list[tuple[int, GasRelease | SpillEntry, PlumeField]] = []
         self._released_g: dict[int, float] = {}
+        self._wind_speed_m_s = math.hypot(w.wind.u_m_s, w.wind.v_m_s)
         for i, h in enumerate(self._hazards):
             if isinstance(h, GasRelease):
-                src = self._gas[h.gas].add_source(h.x_m, h.y_m, 0.0)
-                self._releases.append((i, h, src))
                 self._released_g[i] = 0.0
-        self._wind_speed_m_s = math.hypot(w.wind.u_m_s, w.wind.v_m_s)
+                if w.outdoor is None:
+                    src = self._gas[h.gas].add_source(h.x_m, h.y_m, 0.0)
+                    self._releases.append((i, h, src))
+                else:
+                    self._plumes.append((i, h, self._plume(h.x_m, h.y_m, h.rate_g_s, h.height_m)))
         self._spills: list[tuple[int, SpillEntry, Pool, list[PointSource]]] = []
         for i, h in enumerate(self._hazards):
             if isinstance(h, SpillEntry):
@@ -158,10 +171,16 @@ class HazardWorld:
                     temperature_c=h.temperature_c,
                     schmidt=h.schmidt,
                 )
-                field = self._gas[h.gas]
-                cells = self._pool_cells(pool) or [(h.x_m, h.y_m)]
-                sources = [field.add_source(x, y, 0.0) for x, y in cells]
+                sources: list[PointSource] = []
+                if w.outdoor is None:
+                    field = self._gas[h.gas]
+                    cells = self._pool_cells(pool) or [(h.x_m, h.y_m)]
+                    sources = [field.add_source(x, y, 0.0) for x, y in cells]
+                else:  # its rate follows the pool, step by step
+                    self._plumes.append((i, h, self._plume(h.x_m, h.y_m, 0.0, 0.0)))
                 self._spills.append((i, h, pool, sources))
+        self._gas_names = tuple(dict.fromkeys([*names, *(h.gas for _i, h, _p in self._plumes)]))
+        """every gas in the air: on the grid or in a plume"""
 
         self._shields = tuple(
             Shield(
@@ -204,6 +223,19 @@ class HazardWorld:
             names or "none",
             len(self._gamma),
             len(fires),
+        )
+
+    def _plume(self, x_m: float, y_m: float, rate_g_s: float, height_m: float) -> PlumeField:
+        w = self._config
+        assert w.outdoor is not None
+        return PlumeField(
+            x_m,
+            y_m,
+            rate_g_s,
+            self._wind_speed_m_s,
+            math.radians(w.wind.direction_deg),
+            w.outdoor.stability,
+            release_height_m=height_m,
         )
 
     def _pool_cells(self, pool: Pool) -> list[tuple[float, float]]:
@@ -268,20 +300,33 @@ class HazardWorld:
     def _step_models(self, dt_s: float) -> None:
         for i, _h, src in self._releases:
             self._released_g[i] += src.rate_g_s * dt_s
+        for i, source, _plume in self._plumes:
+            if isinstance(source, GasRelease) and self._release_on(source, self._time_s):
+                self._released_g[i] += source.rate_g_s * dt_s
         if self._fire is not None:
             self._fire.step(dt_s)
             self._feed_fire_co()
-        for _i, h, pool, sources in self._spills:
-            if h.start_s > self._time_s + _EPS_S:
+        for i, spill, pool, sources in self._spills:
+            if spill.start_s > self._time_s + _EPS_S:
                 continue
             # the grams that leave the pool in this step, spread over its cells: the gas
             # field receives exactly what evaporated, also in the step the pool runs dry
             gone_g = pool.step(dt_s, self._wind_speed_m_s)
+            if not sources:  # outdoors: the pool's plume
+                for k, _source, plume in self._plumes:
+                    if k == i:
+                        plume.rate_g_s = gone_g / dt_s
+                continue
             rate = gone_g / dt_s / len(sources)
             for src in sources:
                 src.rate_g_s = rate
         for field in self._gas.values():
             field.step(dt_s)
+
+    @staticmethod
+    def _release_on(h: GasRelease, t_s: float) -> bool:
+        now = t_s + _EPS_S
+        return h.start_s <= now and (h.stop_s is None or now < h.stop_s)
 
     def _apply_timeline(self) -> None:
         """Switch every hazard on or off for the world's current time."""
@@ -333,12 +378,13 @@ class HazardWorld:
         if quantity == "LEL":
             return sum(
                 GAS_SPECIES[name].percent_lel(self._g_m3(name, x_m, y_m))
-                for name in self._gas
+                for name in self._gas_names
                 if GAS_SPECIES[name].lel_percent_vol is not None
             )
         if quantity == "O2":
             fraction = sum(
-                GAS_SPECIES[name].ppm(self._g_m3(name, x_m, y_m)) * 1e-6 for name in self._gas
+                GAS_SPECIES[name].ppm(self._g_m3(name, x_m, y_m)) * 1e-6
+                for name in self._gas_names
             )
             return AIR_O2_PERCENT_VOL * max(0.0, 1.0 - fraction)
         if quantity == "temperature":
@@ -351,9 +397,28 @@ class HazardWorld:
 
     def _g_m3(self, gas: str, x_m: float, y_m: float) -> float:
         field = self._gas.get(gas)
-        if field is None:
+        total = 0.0 if field is None else field.instantaneous_concentration_at(x_m, y_m)
+        for _i, h, plume in self._plumes:
+            if h.gas == gas:
+                total += self._plume_g_m3(h, plume, x_m, y_m)
+        return total
+
+    def _plume_g_m3(
+        self, h: GasRelease | SpillEntry, plume: PlumeField, x_m: float, y_m: float
+    ) -> float:
+        """A plume reaches a point ``d`` m downwind ``d / u`` s after its release starts
+        (and a stopped release clears it as long after its stop)."""
+        assert self._outdoor is not None
+        downwind, _cross = plume.to_plume_frame(x_m, y_m)
+        if downwind <= 0.0:
             return 0.0
-        return field.instantaneous_concentration_at(x_m, y_m)
+        travel_s = downwind / plume.wind_speed_m_s
+        now = self._time_s + _EPS_S
+        if now < h.start_s + travel_s:
+            return 0.0
+        if isinstance(h, GasRelease) and h.stop_s is not None and now >= h.stop_s + travel_s:
+            return 0.0
+        return plume.concentration_at(x_m, y_m, self._outdoor.receptor_height_m)
 
     # ------------------------------------------------------------------ inspection
 

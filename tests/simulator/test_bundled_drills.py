@@ -207,3 +207,24 @@ def test_site_100_loads_and_is_what_the_generator_writes() -> None:
         assert len(row) == 3
         assert not row & seen, f"{m.id} crosses another round"
         seen |= row
+
+
+@pytest.mark.broker
+def test_outdoor_chlorine_transects_read_the_gaussian_plume(broker: BrokerUnderTest) -> None:
+    from simulator.physics.gas import CL2
+    from simulator.physics.plume import PlumeField
+
+    scenario, result, _ = run("outdoor-chlorine", broker, seed=2)
+    assert result.passed, result.failures
+    assert scenario.world is not None and scenario.world.outdoor is not None
+    plume = PlumeField(0.0, 0.0, 20.0, 3.0, 0.0, "D")
+    for mission, x in (("transect-150", 150.0), ("transect-300", 300.0)):
+        for y in (-40.0, -20.0, 0.0, 20.0, 40.0):
+            (reading,) = readings_at(result, mission, x, y)
+            expected = CL2.ppm(plume.concentration_at(x, y, 0.5))
+            # the cell's resolution is 0.1 ppm and its noise a few hundredths
+            assert reading["Cl2"]["value"] == pytest.approx(expected, abs=0.25), (x, y)
+    (upwind,) = readings_at(result, "upwind-check", -40.0, 0.0)
+    assert upwind["Cl2"]["value"] < 0.2
+    centre_150 = readings_at(result, "transect-150", 150.0, 0.0)[0]["Cl2"]["value"]
+    assert centre_150 > 5.0  # half the IDLH of chlorine (10 ppm) at 150 m

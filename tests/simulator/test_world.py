@@ -27,7 +27,7 @@ from simulator.hazards import (
 )
 from simulator.physics.radiation import GAMMA_USV_H_PER_GBQ, Material
 from simulator.scenario import Scenario, load_scenario
-from simulator.world import HazardWorld
+from simulator.world import AIR_O2_PERCENT_VOL, HazardWorld
 
 REPO = Path(__file__).resolve().parents[2]
 R = 8.314462618
@@ -398,3 +398,66 @@ def test_a_pool_reaching_off_the_grid_is_named(tmp_path: Path) -> None:
         load_scenario(path)
     assert info.value.field == "hazards.0.radius_m"
     assert "off the hazard grid" in info.value.problem
+
+
+# -- outdoors: Gaussian plumes -------------------------------------------------------------
+
+OUTDOOR = {"wind": {"speed_m_s": 2.0}, "outdoor": {"stability": "D"}, "grid": {"cell_m": 2}}
+FAR_SITE = SiteMap.model_validate(
+    {
+        "map_id": "far",
+        "nodes": [{"id": "a", "x": -20.0, "y": -30.0}, {"id": "b", "x": 220.0, "y": 30.0}],
+        "edges": [{"start": "a", "end": "b"}],
+    }
+)
+
+
+def outdoor(hazards: list[HazardEntry]) -> HazardWorld:
+    cfg = WorldConfig.model_validate(OUTDOOR)
+    return HazardWorld(FAR_SITE, cfg, hazards, np.random.default_rng([0, 10_000]))
+
+
+def test_an_outdoor_release_reads_the_plume_once_it_has_travelled_there() -> None:
+    from simulator.physics.plume import PlumeField
+
+    w = outdoor([leak(x_m=0.0, y_m=0.0, rate_g_s=5.0, start_s=10.0, stop_s=100.0)])
+    plume = PlumeField(0.0, 0.0, 5.0, 2.0, 0.0, "D")
+    expected = GAS_SPECIES["H2S"].ppm(plume.concentration_at(200.0, 0.0, 0.5))
+    w.step(100.0)  # 200 m at 2 m/s: the plume arrives at 10 + 100 s
+    assert read(w, "H2S", 200.0, 0.0) == 0.0
+    assert read(w, "H2S", 100.0, 0.0) > 0.0  # 100 m: there since 60 s
+    w.step(20.0)
+    assert read(w, "H2S", 200.0, 0.0) == pytest.approx(expected, rel=1e-12)
+    assert read(w, "H2S", -10.0, 0.0) == 0.0  # upwind
+    assert read(w, "LEL", 200.0, 0.0) > 0.0  # H2S is flammable: the bead sees it
+    assert read(w, "O2", 200.0, 0.0) < AIR_O2_PERCENT_VOL
+    w.step(90.0)  # stopped at 100 s: 200 m clears at 200 s, 100 m at 150 s
+    assert read(w, "H2S", 200.0, 0.0) == 0.0 and read(w, "H2S", 100.0, 0.0) == 0.0
+    assert w.ground_truth()[0]["released_g"] == pytest.approx(5.0 * 90.0)
+
+
+def test_an_outdoor_spill_feeds_its_plume_at_the_evaporation_rate() -> None:
+    w = outdoor([spill(x_m=0.0, y_m=0.0, mass_kg=1.0, vapour_pressure_kpa=5.0)])
+    for _ in range(120):
+        w.step(1.0)
+    truth = w.ground_truth()[0]
+    rate = truth["evaporated_g"] / 120.0
+    assert rate > 0
+    from simulator.physics.plume import PlumeField
+
+    plume = PlumeField(0.0, 0.0, rate, 2.0, 0.0, "D")
+    assert read(w, "NH3", 150.0, 5.0) == pytest.approx(
+        GAS_SPECIES["NH3"].ppm(plume.concentration_at(150.0, 5.0, 0.5)), rel=1e-6
+    )  # the ground truth's evaporated_g is rounded to the µg
+
+
+def test_an_outdoor_world_in_calm_air_is_refused_with_the_reason(tmp_path: Path) -> None:
+    path = scenario_with(
+        tmp_path,
+        world={"wind": {"speed_m_s": 0.5}, "outdoor": {"stability": "F"}},
+        hazards=[{"kind": "gas_release", "gas": "Cl2", "x_m": 1, "y_m": 1, "rate_g_s": 1}],
+    )
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert info.value.field == "world.wind.speed_m_s"
+    assert "Gaussian plume" in info.value.problem
