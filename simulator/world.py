@@ -348,7 +348,8 @@ class HazardWorld:
             self._feed_fire_co()
 
     def _feed_fire_co(self) -> None:
-        """One CO source per burning cell; cells that stopped burning release nothing."""
+        """One CO source per burning cell; a cell that stopped burning loses its source
+        (a large fire would otherwise leave thousands of idle ones for the solver)."""
         assert self._fire is not None
         co = self._gas["CO"]
         burning: set[tuple[int, int]] = set()
@@ -362,9 +363,8 @@ class HazardWorld:
                 self._co_sources[cell] = co.add_source(x_m, y_m, rate_g_s)
             else:
                 src.rate_g_s = rate_g_s
-        for cell, src in self._co_sources.items():
-            if cell not in burning:
-                src.rate_g_s = 0.0
+        for cell in [c for c in self._co_sources if c not in burning]:
+            co.remove_source(self._co_sources.pop(cell))
 
     # ------------------------------------------------------------------ sampling
 
@@ -383,8 +383,7 @@ class HazardWorld:
             )
         if quantity == "O2":
             fraction = sum(
-                GAS_SPECIES[name].ppm(self._g_m3(name, x_m, y_m)) * 1e-6
-                for name in self._gas_names
+                GAS_SPECIES[name].ppm(self._g_m3(name, x_m, y_m)) * 1e-6 for name in self._gas_names
             )
             return AIR_O2_PERCENT_VOL * max(0.0, 1.0 - fraction)
         if quantity == "temperature":

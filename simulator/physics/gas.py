@@ -337,6 +337,14 @@ class GasField:
         self._sources.append(src)
         return src
 
+    def remove_source(self, source: PointSource) -> None:
+        """Stop and forget ``source`` (a burned-out fire cell): the solver no longer visits
+        it.  ValueError if it is not one of this field's sources."""
+        try:
+            self._sources.remove(source)
+        except ValueError:
+            raise ValueError(f"{source!r} is not a source of this gas field") from None
+
     @property
     def sources(self) -> tuple[PointSource, ...]:
         return tuple(self._sources)

@@ -191,6 +191,28 @@ def test_fire_heats_and_makes_co_after_ignition() -> None:
     assert int(fire_model.cell_state_at(2.0, 2.0) or 0) == 0  # NO_FUEL
 
 
+def test_the_fire_feeds_co_from_its_burning_cells_only() -> None:
+    from simulator.physics.fire import CellState
+
+    fire = FireEntry.model_validate(
+        {"kind": "fire", "x_m": 10.0, "y_m": 5.0}
+        | {"fuel": [[[9.0, 4.0], [11.0, 4.0], [11.0, 6.0], [9.0, 6.0]]]}
+    )
+    w = world([fire])
+    co = w.gas_fields["CO"]
+    seen_burning = False
+    for _ in range(600):
+        w.step(1.0)
+        model = w.fire
+        assert model is not None
+        burning = model.count(CellState.BURNING)
+        seen_burning = seen_burning or burning > 0
+        assert len(co.sources) == burning
+    assert seen_burning and w.fire is not None and w.fire.count(CellState.BURNING) == 0
+    assert co.sources == ()  # burned out: the solver has nothing left to visit
+    assert co.released_g > 0
+
+
 def test_same_seed_same_readings_other_seed_other_readings() -> None:
     config = {"dispersion": {"intermittency": {"sigma_ln": 1.0}}}
 

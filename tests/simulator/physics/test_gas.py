@@ -180,6 +180,20 @@ def test_source_inside_wall_or_off_grid_rejected() -> None:
     assert src.rate_g_s == 1.0
 
 
+def test_a_removed_source_releases_nothing_more() -> None:
+    grid = Grid(0.0, 0.0, 1.0, 5, 5)
+    field = GasField(grid, diffusivity_m2_s=0.1, boundary=Boundary.CLOSED)
+    keep, gone = field.add_source(0.5, 0.5, 1.0), field.add_source(3.5, 3.5, 2.0)
+    field.step(1.0)
+    field.remove_source(gone)
+    field.step(1.0)
+    assert field.sources == (keep,)
+    assert field.released_g == pytest.approx(1.0 * 2 + 2.0 * 1)
+    assert field.mass() == pytest.approx(field.released_g)
+    with pytest.raises(ValueError, match="not a source"):
+        field.remove_source(gone)
+
+
 # --------------------------------------------------------------------------- transport
 
 
