@@ -52,31 +52,23 @@ Randomness: flicker and noise come only from the generator given to the camera.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import JsonValue
 
-from drivers.errors import ProtocolError
+from drivers.vda5050.camera import (
+    FrameKind,
+    encode_frame_payload,
+)
 from simulator.environment import Environment
 from simulator.physics.fire import CellState, FireCA
 from simulator.world import HazardWorld
-
-FrameKind = Literal["rgb", "thermal"]
-
-CAMERA_TOPIC_NAME = "camera"
-"""Last level of the camera topic ``{interface}/v2/{manufacturer}/{serial}/camera``."""
-CAMERA_QOS = 0
-CAMERA_RETAIN = False
-JPEG_QUALITY = 90
 
 _FLOOR_RGB = np.array([118.0, 116.0, 110.0], dtype=np.float32)
 _TILE_SHADE = 8.0
@@ -370,35 +362,16 @@ def smoke_density(
 # ---------------------------------------------------------------------- wire envelope
 
 
-def camera_topic(interface: str, manufacturer: str, serial: str) -> str:
-    """``{interface}/v2/{manufacturer}/{serial}/camera`` (hazfleet extension topic)."""
-    return f"{interface}/v2/{manufacturer}/{serial}/{CAMERA_TOPIC_NAME}"
-
-
 def encode_frame(captured: CapturedFrame, header: Mapping[str, JsonValue]) -> bytes:
-    """The JSON envelope of a captured frame (docs/protocol.md, "Camera frames"):
+    """The camera envelope of a captured frame (:mod:`drivers.vda5050.camera`):
     ``header`` (headerId, timestamp, version, manufacturer, serialNumber) first, then the
-    frame's metadata and ``data``, the base64 of a JPEG (RGB) or 16-bit PNG (thermal)."""
+    frame's metadata and its JPEG (RGB) or 16-bit PNG (thermal) image."""
     frame = captured.frame
-    if frame.kind == "rgb":
-        bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)  # cv2 encodes BGR
-        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        encoding = "jpeg"
-    else:
-        ok, buf = cv2.imencode(".png", frame.image)
-        encoding = "png16"
-    if not ok:
-        raise ValueError(f"frame {captured.image_id}: cv2.imencode failed for {encoding}")
-    height, width = frame.image.shape[:2]
-    body: dict[str, JsonValue] = {
+    fields: dict[str, JsonValue] = {
         **header,
         "imageId": captured.image_id,
         "actionId": captured.action_id,
         "actionType": captured.action_type,
-        "kind": frame.kind,
-        "encoding": encoding,
-        "width": int(width),
-        "height": int(height),
         "mapId": captured.map_id,
         "pose": {
             "x": round(frame.x_m, 4),
@@ -412,41 +385,11 @@ def encode_frame(captured: CapturedFrame, header: Mapping[str, JsonValue]) -> by
         },
     }
     if frame.thermal_scale is not None:
-        body["thermal"] = {
+        fields["thermal"] = {
             "kelvinPerCount": frame.thermal_scale.kelvin_per_count,
             "offsetC": frame.thermal_scale.offset_c,
         }
-    body["data"] = base64.b64encode(buf.tobytes()).decode("ascii")
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def decode_frame(payload: bytes, source: str) -> tuple[dict[str, Any], NDArray[Any]]:
-    """(metadata without ``data``, image) of a camera envelope; the RGB image in RGB order
-    (uint8 (H, W, 3)), the thermal one as uint16 (H, W) raw counts.
-
-    Raises :class:`~drivers.errors.ProtocolError` naming ``source`` and the field."""
     try:
-        body = json.loads(payload)
-    except (ValueError, RecursionError) as exc:
-        raise ProtocolError(source, "", f"not JSON ({type(exc).__name__})") from exc
-    if not isinstance(body, dict):
-        raise ProtocolError(source, "", f"not a JSON object but {type(body).__name__}")
-    kind = body.get("kind")
-    if kind not in ("rgb", "thermal"):
-        raise ProtocolError(source, "kind", f"expected 'rgb' or 'thermal', got {kind!r}")
-    data = body.pop("data", None)
-    if not isinstance(data, str):
-        raise ProtocolError(source, "data", "missing or not a base64 string")
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ProtocolError(source, "data", f"not base64 ({exc})") from exc
-    flags = cv2.IMREAD_COLOR if kind == "rgb" else cv2.IMREAD_UNCHANGED
-    image = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), flags)
-    if image is None:
-        raise ProtocolError(source, "data", f"not a decodable {body.get('encoding')} image")
-    if kind == "rgb":
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    elif image.dtype != np.uint16 or image.ndim != 2:
-        raise ProtocolError(source, "data", f"thermal image is {image.dtype} {image.shape}")
-    return body, np.asarray(image)
+        return encode_frame_payload(frame.kind, frame.image, fields)
+    except ValueError as exc:
+        raise ValueError(f"frame {captured.image_id}: {exc}") from exc

@@ -27,6 +27,7 @@ from pydantic import JsonValue
 
 from drivers.bus import Bus, Inbox, Message, Will, topic_matches
 from drivers.errors import ProtocolError
+from drivers.vda5050.camera import CAMERA_QOS, CAMERA_RETAIN, CAMERA_TOPIC_NAME, camera_topic
 from drivers.vda5050.codec import HeaderCounter, decode, encode, format_timestamp
 from drivers.vda5050.heartbeat import HEARTBEAT_QOS, heartbeat_filter
 from drivers.vda5050.messages import (
@@ -41,13 +42,7 @@ from drivers.vda5050.messages import (
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.clock import Clock
 from missions.site import SiteMap
-from simulator.camera import (
-    CAMERA_QOS,
-    CAMERA_RETAIN,
-    CAMERA_TOPIC_NAME,
-    camera_topic,
-    encode_frame,
-)
+from simulator.camera import encode_frame
 from simulator.environment import CleanAir, Environment
 from simulator.robot_actions import Where
 from simulator.robot_engine import RobotEngine

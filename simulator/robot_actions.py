@@ -39,8 +39,9 @@ from enum import StrEnum
 import numpy as np
 from pydantic import JsonValue
 
+from drivers.vda5050.camera import FrameKind
 from drivers.vda5050.messages import ActionStatus, BlockingType
-from simulator.camera import Camera, CapturedFrame, FrameKind
+from simulator.camera import Camera, CapturedFrame
 from simulator.environment import QUANTITY_UNITS, TOXIC_GASES, Environment
 from simulator.robot_sensors import Measurement, SensorSuite
 from simulator.robot_spec import RADIUS_PARAM

@@ -18,15 +18,13 @@ from numpy.typing import NDArray
 
 from drivers.bus import Message
 from drivers.errors import ProtocolError
+from drivers.vda5050.camera import FrameKind, camera_topic, decode_frame
 from missions.site import SiteMap
 from simulator.camera import (
     Camera,
     CameraSpec,
     CapturedFrame,
-    FrameKind,
     ThermalScale,
-    camera_topic,
-    decode_frame,
     encode_frame,
     fire_temperature,
     floor_points,
