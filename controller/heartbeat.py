@@ -17,6 +17,7 @@ import logging
 from drivers.bus import Bus, Will
 from drivers.vda5050.codec import DEFAULT_VERSION, HeaderCounter, format_timestamp
 from drivers.vda5050.heartbeat import (
+    BEAT_QOS,
     HEARTBEAT_QOS,
     HEARTBEAT_RETAIN,
     heartbeat_topic,
@@ -96,7 +97,7 @@ class Heartbeat:
         return self._topic
 
     def start(self) -> None:
-        self._publish(ConnectionState.ONLINE)
+        self._publish(ConnectionState.ONLINE, HEARTBEAT_QOS)
         log.info("heartbeat ONLINE on %s every %.3f s", self._topic, self._interval_s)
 
     def tick(self) -> None:
@@ -104,14 +105,14 @@ class Heartbeat:
         if self._last_beat_s is None:
             return
         if self._clock.monotonic() - self._last_beat_s >= self._interval_s - _EPSILON_S:
-            self._publish(ConnectionState.ONLINE)
+            self._publish(ConnectionState.ONLINE, BEAT_QOS)
 
     def stop(self) -> None:
-        self._publish(ConnectionState.OFFLINE)
+        self._publish(ConnectionState.OFFLINE, HEARTBEAT_QOS)
         self._last_beat_s = None
         log.info("heartbeat OFFLINE on %s", self._topic)
 
-    def _publish(self, state: ConnectionState) -> None:
+    def _publish(self, state: ConnectionState, qos: int) -> None:
         payload = heartbeat_payload(
             header_id=self._headers.next(_TOPIC_NAME),
             timestamp=format_timestamp(self._clock.now()),
@@ -119,5 +120,5 @@ class Heartbeat:
             state=state,
             interval_ms=_interval_ms(self._interval_s),
         )
-        self._bus.publish(self._topic, payload, HEARTBEAT_QOS, HEARTBEAT_RETAIN)
+        self._bus.publish(self._topic, payload, qos, HEARTBEAT_RETAIN)
         self._last_beat_s = self._clock.monotonic()

@@ -290,6 +290,8 @@ class DrillRunner:
                 log_level=level,
             )
             self._hosts.append(HostProcess(spec))
+        for h in self._hosts:
+            h.send_spec()
 
     # -- running --------------------------------------------------------------------------
 
@@ -357,10 +359,13 @@ class DrillRunner:
             # sends in this tick reaches the robots before they step, and what the robots
             # send reaches the controller before its next step.  Without the first barrier
             # a robot would see an order in this tick or the next depending on the load.
-            controller.step()
             if self._hosts:
-                self._host_tick(ticks)
+                for h in self._hosts:  # their first half-step runs beside the controller's
+                    h.send("advance", ticks)
+                controller.step()
+                self._host_respond()
             else:
+                controller.step()
                 self._barrier()
                 if self.world is not None:
                     # the world reaches this tick's time before any robot reads it
@@ -384,13 +389,14 @@ class DrillRunner:
         self._progress(sim_s, controller)
         return sim_s
 
-    def _host_tick(self, ticks: int) -> None:
+    def _host_respond(self) -> None:
         """The tick's second half with the robots in workers: each host receives what
-        the controller sent it and steps its robots; then this process receives theirs."""
+        the controller sent it and its robots respond; then this process receives theirs."""
         out = self.tracker.take_outbox()
         for h in self._hosts:
-            h.send("tick", ticks, out.get(h.spec.process, []))
+            h.send("respond", out.get(h.spec.process, []))
         for h in self._hosts:
+            h.recv()  # "advance" done
             sent, lost = h.recv()
             self._host_lost_by[h.spec.process] = lost
             self.tracker.expect(sent.get(0, []))

@@ -197,7 +197,15 @@ class SimRobot:
         )
 
     def step(self) -> None:
-        """Advance to the clock's time, handle the inbox, publish what is due."""
+        """Advance to the clock's time, handle the inbox, publish what is due:
+        :meth:`advance` then :meth:`respond`."""
+        self.advance()
+        self.respond()
+
+    def advance(self) -> None:
+        """The first half of a step: sensors, motion, actions and faults move on to the
+        clock's time.  Reads nothing that arrived, so a drill may run it while the
+        controller is still stepping (:mod:`simulator.robot_host`)."""
         if not self._started or self._stopped:
             return
         now = self._clock.monotonic()
@@ -206,6 +214,12 @@ class SimRobot:
         self._last_step_s = now
         self._publish_frames()
         self._update_faults(now)
+
+    def respond(self) -> None:
+        """The second half of a step: handle what arrived, publish what is due."""
+        if not self._started or self._stopped:
+            return
+        now = self._clock.monotonic()
         for message in self._inbox.drain():
             self._handle(message, now)
         lost = self._watch.lost(now)

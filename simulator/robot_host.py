@@ -6,7 +6,9 @@ interpreter runs on one core.  A drill with ``processes > 1`` therefore keeps th
 controller in the runner's process and hands the robots, in contiguous blocks, to worker
 processes, each a :class:`RobotHost`.  Every robot keeps its own MQTT connection and
 last will; what crosses the process boundary (a :mod:`multiprocessing` pipe) is only the
-lock-step: "advance to tick k", and the keys of the messages each side sent the other
+lock-step: "advance to tick k" (sent before the controller steps: a robot's first half-step
+reads nothing that arrived, so the workers run it while the controller steps), "respond",
+and the keys of the messages each side sent the other
 (:meth:`~simulator.delivery.DeliveryTracker.take_outbox`), so that each process's
 delivery barrier knows what it must still receive.
 
@@ -16,8 +18,8 @@ world from the same seed (the world draws nothing when it is sampled), and every
 is advanced by the same ``tick_s`` additions.  A drill gives the same result with one
 process or several (tested).
 
-Workers are started with the ``spawn`` method: forking a process whose paho threads hold
-locks is unsafe.
+Workers are forked from a ``forkserver`` that has imported this module (``spawn`` where
+there is none): forking the runner itself, whose paho threads hold locks, is unsafe.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import multiprocessing.connection
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from multiprocessing.context import ForkServerContext, SpawnContext
 from typing import Any
 
 import numpy as np
@@ -209,10 +212,11 @@ class RobotHost:
             )
         return self.tracker.lost
 
-    def tick(self, ticks: int, keys: Sequence[Key]) -> tuple[dict[int, list[Key]], int]:
-        """Receive what the controller sent in tick ``ticks``, then step the world and
-        every robot to that tick's time; what they sent, and messages lost so far."""
-        lost = self.sync(keys)
+    def advance(self, ticks: int) -> None:
+        """The first half of tick ``ticks``, run while the controller steps: the world
+        and every robot's sensors, motion and actions move on to the tick's time
+        (:meth:`SimRobot.advance` reads nothing that arrived).  What they publish is
+        held until :meth:`respond`."""
         tick_s = self.spec.scenario.tick_s
         while self._ticks < ticks:  # the same float additions as the runner's clock
             self._ticks += 1
@@ -220,7 +224,19 @@ class RobotHost:
         if self.world is not None:
             sim_s = round(self._ticks * tick_s, 9)
             self.world.step(max(0.0, sim_s - self.world.time_s))
-        step_robots(self.robots, self._buses)
+        for b in self._buses:
+            b.hold()
+        for r in self.robots:
+            r.advance()
+
+    def respond(self, keys: Sequence[Key]) -> tuple[dict[int, list[Key]], int]:
+        """The second half: receive what the controller sent in this tick (``keys``),
+        let every robot handle it and publish; what they sent, and messages lost so far."""
+        lost = self.sync(keys)
+        for r in self.robots:
+            r.respond()
+        for b in self._buses:
+            b.release()
         return self.tracker.take_outbox(), lost
 
     def shutdown(self) -> dict[int, list[Key]]:
@@ -248,9 +264,18 @@ class RobotHost:
         self._transports.clear()
 
 
-def host_main(conn: multiprocessing.connection.Connection, spec: HostSpec) -> None:
-    """A worker process: run commands ``(name, *args)`` on a :class:`RobotHost` and
-    answer each with ``("ok", result)`` or ``("error", traceback)``, until ``close``."""
+def host_main(conn: multiprocessing.connection.Connection) -> None:
+    """A worker process: receive its :class:`HostSpec`, then run commands
+    ``(name, *args)`` on a :class:`RobotHost` and answer each with ``("ok", result)`` or
+    ``("error", traceback)``, until ``finish`` or ``close``.
+
+    The spec comes over the pipe, not as a process argument: spawn writes the arguments
+    before the child has imported anything, and a large scenario then blocks the parent
+    until each child in turn has imported the simulator."""
+    try:
+        spec: HostSpec = conn.recv()
+    except EOFError:
+        return
     logging.basicConfig(
         level=spec.log_level, format=f"%(levelname)s host {spec.process}: %(name)s: %(message)s"
     )
@@ -273,24 +298,43 @@ def host_main(conn: multiprocessing.connection.Connection, spec: HostSpec) -> No
         host.close()
 
 
+def _context() -> ForkServerContext | SpawnContext:
+    """``forkserver`` where the platform has it: a single-threaded server imports the
+    simulator once and forks each worker from it (fast, and safe: nothing is forked from
+    a process with paho threads); ``spawn`` elsewhere."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 class HostProcess:
     """The runner's handle on one worker: send a command to all hosts, then collect."""
 
     def __init__(self, spec: HostSpec) -> None:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = _context()
         self.spec = spec
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
-            target=host_main, args=(child, spec), name=f"robot-host-{spec.process}", daemon=True
+            target=host_main, args=(child,), name=f"robot-host-{spec.process}", daemon=True
         )
         self._proc.start()
         child.close()
 
-    def send(self, name: str, *args: Any) -> None:
+    def send_spec(self) -> None:
+        """Hand the worker its spec (after every worker was started: they import the
+        simulator in parallel meanwhile)."""
+        self.send_raw(self.spec)
+
+    def send_raw(self, obj: Any) -> None:
         try:
-            self._conn.send((name, *args))
+            self._conn.send(obj)
         except (BrokenPipeError, OSError) as exc:
             raise RobotHostError(f"robot host {self.spec.process} is gone: {exc}") from exc
+
+    def send(self, name: str, *args: Any) -> None:
+        self.send_raw((name, *args))
 
     def recv(self, timeout_s: float = HOST_REPLY_TIMEOUT_S) -> Any:
         n = self.spec.process

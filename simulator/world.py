@@ -103,6 +103,8 @@ class HazardWorld:
         w = world or WorldConfig()
         self._config = w
         self._hazards = tuple(hazards)
+        self._g_memo: dict[tuple[str, float, float], float] = {}
+        """concentrations already read at this world time (cleared by :meth:`step`)"""
         self.grid: Grid = hazard_grid(site, w, self._hazards)
         self._solid = solid_mask(self.grid, w)
         self._time_s = 0.0
@@ -275,6 +277,7 @@ class HazardWorld:
         hazard onset or stop that falls inside it."""
         if not math.isfinite(dt_s) or dt_s < 0:
             raise ValueError(f"dt_s must be finite and >= 0, got {dt_s}")
+        self._g_memo.clear()
         end = self._time_s + dt_s
         cuts = sorted(
             {t for t in self._event_times() if self._time_s + _EPS_S < t < end - _EPS_S} | {end}
@@ -395,6 +398,15 @@ class HazardWorld:
         return None
 
     def _g_m3(self, gas: str, x_m: float, y_m: float) -> float:
+        # A detector reads a gas, the LEL sum and O2 at one point: each needs every gas's
+        # concentration there, so it is computed once per point and world time.
+        key = (gas, x_m, y_m)
+        got = self._g_memo.get(key)
+        if got is None:
+            got = self._g_memo[key] = self._g_m3_now(gas, x_m, y_m)
+        return got
+
+    def _g_m3_now(self, gas: str, x_m: float, y_m: float) -> float:
         field = self._gas.get(gas)
         total = 0.0 if field is None else field.instantaneous_concentration_at(x_m, y_m)
         for _i, h, plume in self._plumes:

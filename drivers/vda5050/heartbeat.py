@@ -1,6 +1,6 @@
 """The controller heartbeat: hazfleet's extension topic beside the VDA 5050 ones.
 
-Topic ``{interface}/hazfleet/{controllerId}/heartbeat``, QoS 1, retained; outside the
+Topic ``{interface}/hazfleet/{controllerId}/heartbeat``, retained; outside the
 ``v2/{manufacturer}/{serial}`` tree so that no robot-topic subscription matches it.
 ONLINE on start and every ``intervalMs``, OFFLINE on a clean stop, CONNECTIONBROKEN as
 the controller's MQTT last will.  Robots pause themselves after 3 x ``intervalMs``
@@ -14,6 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from drivers.vda5050.messages import ConnectionState, UInt32
 
 HEARTBEAT_QOS = 1
+"""QoS of the robots' subscription and of every change of state (first ONLINE, OFFLINE,
+the CONNECTIONBROKEN will): these must arrive"""
+BEAT_QOS = 0
+"""QoS of the periodic ONLINE repeats: a lost one is replaced by the next, as VDA 5050
+sends its periodic ``state`` at QoS 0 (and a QoS 1 beat cost every robot an
+acknowledgement per interval)"""
 HEARTBEAT_RETAIN = True
 DEFAULT_INTERVAL_MS = 1000
 MISSED_BEATS = 3

@@ -254,6 +254,22 @@ class Sensor:
         self._poison_exposure_s = 0.0
         self._last_value: float | None = None
         self._stuck_value: float | None = None
+        self._normals: list[float] = []
+        """standard normals drawn ahead from ``rng`` (its only user), consumed in order:
+        the same values, one NumPy call per block instead of one per step"""
+        self._gain_at: tuple[float, float] | None = None
+        """(temperature °C, relative sensitivity) of the last step"""
+
+    def _draw_normals(self) -> tuple[float, float]:
+        if len(self._normals) < 2:
+            self._normals = self._rng.standard_normal(_NORMAL_BLOCK).tolist()[::-1]
+        return self._normals.pop(), self._normals.pop()
+
+    def _gain(self, temperature_c: float) -> float:
+        cached = self._gain_at
+        if cached is None or cached[0] != temperature_c:
+            cached = self._gain_at = (temperature_c, self._spec.relative_sensitivity(temperature_c))
+        return cached[1]
 
     @property
     def spec(self) -> SensorSpec:
@@ -276,6 +292,8 @@ class Sensor:
 
     def active_faults(self) -> frozenset[Fault]:
         """Faults injected and not yet expired at :attr:`t_s`."""
+        if not self._faults:
+            return _NO_FAULTS
         return frozenset(f for f, until_s in self._faults.items() if self._t_s < until_s)
 
     def inject(self, fault: Fault, until_s: float) -> None:
@@ -299,18 +317,18 @@ class Sensor:
             raise ValueError(f"Sensor {spec.name!r}: dt_s must be finite and >= 0, got {dt_s!r}")
         if spec.quantity not in true_values:
             raise ValueError(f"Sensor {spec.name!r}: true_values has no {spec.quantity!r}")
-        bad = [q for q, v in true_values.items() if not math.isfinite(v)]
-        if bad:
+        if not all(map(math.isfinite, true_values.values())):
+            bad = [q for q, v in true_values.items() if not math.isfinite(v)]
             raise ValueError(f"Sensor {spec.name!r}: true_values not finite for {bad}")
         self._t_s += dt_s
-        z_drift, z_noise = self._rng.standard_normal(2)
+        z_drift, z_noise = self._draw_normals()
         self._update_poisoning(true_values, dt_s)
 
         signal = self._lag(spec.quantity, true_values[spec.quantity], dt_s)
         for gas, factor in spec.cross_sensitivity.items():
             signal += factor * self._lag(gas, true_values.get(gas, 0.0), dt_s)
         temperature_c = true_values.get("temperature", REFERENCE_TEMPERATURE_C)
-        gain = spec.relative_sensitivity(temperature_c)
+        gain = self._gain(temperature_c)
         poisoned = self._poisoned or "poisoned" in self.active_faults()
         if poisoned and spec.poisoning is not None:
             gain *= spec.poisoning.sensitivity_factor
@@ -367,6 +385,10 @@ class Sensor:
                 rule.trigger_quantity,
                 self._t_s,
             )
+
+
+_NORMAL_BLOCK = 256
+_NO_FAULTS: frozenset[Fault] = frozenset()
 
 
 def _quantise(value: float, resolution: float) -> float:

@@ -34,6 +34,21 @@ def test_online_on_start_with_contract_fields() -> None:
     }
 
 
+def test_repeats_are_qos0_and_the_goodbye_qos1() -> None:
+    h = Harness()
+    h.controller.start()
+    h.tick(0.1, times=25)
+    h.controller.shutdown()
+    qos = [
+        (json.loads(m.payload)["connectionState"], m.qos)
+        for m in h.bus.published
+        if m.topic == TOPIC
+    ]
+    assert qos[0] == ("ONLINE", 1) and qos[-1] == ("OFFLINE", 1)
+    assert qos[1:-1] and all(q == ("ONLINE", 0) for q in qos[1:-1])
+    assert all(m.retain for m in h.bus.published if m.topic == TOPIC)
+
+
 def test_beats_every_interval_with_increasing_header_ids() -> None:
     h = Harness()
     h.controller.start()
