@@ -49,7 +49,16 @@ log = logging.getLogger(__name__)
 WORLD_RNG_KEY = 10_000
 """the hazard world's generator is ``default_rng([seed, WORLD_RNG_KEY])``"""
 BARRIER_TIMEOUT_S = 5.0
-"""wall seconds to wait for one phase's messages before counting them lost"""
+"""wall seconds to wait for one phase's messages before counting them lost (plus
+:data:`BARRIER_S_PER_ROBOT` per robot of the drill: a thousand goodbyes at once take a
+loaded two-core machine more than 5 s)"""
+BARRIER_S_PER_ROBOT = 0.01
+
+
+def barrier_timeout_s(robots: int) -> float:
+    return BARRIER_TIMEOUT_S + BARRIER_S_PER_ROBOT * robots
+
+
 HOST_REPLY_TIMEOUT_S = 120.0
 """wall seconds a host may take to answer one command (connecting 250 robots included)"""
 
@@ -129,17 +138,24 @@ def make_robot(
 
 def wait_subscribed(transports: Sequence[MqttTransport]) -> None:
     for t in transports:
-        if not t.wait_subscribed(BARRIER_TIMEOUT_S):
+        if not t.wait_subscribed(barrier_timeout_s(len(transports))):
             raise TransportError(f"broker did not acknowledge subscriptions of {t.client_id}")
 
 
-def step_robots(robots: Sequence[SimRobot], buses: Sequence[TrackedBus]) -> None:
-    """Step every robot, then publish what they said (one burst per phase: the network
-    threads do not compete with the stepping for the interpreter)."""
+def advance_robots(robots: Sequence[SimRobot], buses: Sequence[TrackedBus]) -> None:
+    """Every robot's first half-step (:meth:`SimRobot.advance`); what they publish is held
+    until :func:`respond_robots`."""
     for b in buses:
         b.hold()
     for r in robots:
-        r.step()
+        r.advance()
+
+
+def respond_robots(robots: Sequence[SimRobot], buses: Sequence[TrackedBus]) -> None:
+    """Every robot's second half-step, then what they said is published in one burst
+    (the network threads do not compete with the stepping for the interpreter)."""
+    for r in robots:
+        r.respond()
     for b in buses:
         b.release()
 
@@ -203,11 +219,12 @@ class RobotHost:
     def sync(self, keys: Sequence[Key]) -> int:
         """Wait until ``keys`` (sent to this host) arrived; messages lost so far."""
         self.tracker.expect(keys)
-        if not self.tracker.wait_idle(BARRIER_TIMEOUT_S):
+        timeout_s = barrier_timeout_s(len(self.spec.scenario.robots))
+        if not self.tracker.wait_idle(timeout_s):
             log.warning(
                 "robot host %d: messages did not arrive within %.1f s: %s",
                 self.spec.process,
-                BARRIER_TIMEOUT_S,
+                timeout_s,
                 self.tracker.lost_topics[-5:],
             )
         return self.tracker.lost
@@ -224,19 +241,13 @@ class RobotHost:
         if self.world is not None:
             sim_s = round(self._ticks * tick_s, 9)
             self.world.step(max(0.0, sim_s - self.world.time_s))
-        for b in self._buses:
-            b.hold()
-        for r in self.robots:
-            r.advance()
+        advance_robots(self.robots, self._buses)
 
     def respond(self, keys: Sequence[Key]) -> tuple[dict[int, list[Key]], int]:
         """The second half: receive what the controller sent in this tick (``keys``),
         let every robot handle it and publish; what they sent, and messages lost so far."""
         lost = self.sync(keys)
-        for r in self.robots:
-            r.respond()
-        for b in self._buses:
-            b.release()
+        respond_robots(self.robots, self._buses)
         return self.tracker.take_outbox(), lost
 
     def shutdown(self) -> dict[int, list[Key]]:

@@ -13,6 +13,7 @@ import pytest
 
 from simulator.drill import (
     IN_PROCESS_MAX_ROBOTS,
+    MIN_WORKERS,
     ROBOTS_PER_PROCESS,
     DrillResult,
     DrillRunner,
@@ -41,7 +42,7 @@ def _with_robots(base: Scenario, n: int) -> Scenario:
 def test_the_runner_keeps_small_fleets_and_fault_drills_in_its_own_process() -> None:
     calm = load_scenario(DRILLS / "default.yaml")
     assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS)) == 1
-    assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS + 1)) == 2
+    assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS + 1)) == MIN_WORKERS
     assert auto_processes(_with_robots(calm, 4 * ROBOTS_PER_PROCESS)) == 4
     lost = load_scenario(DRILLS / "robot-lost-short.yaml")
     assert lost.faults
