@@ -38,6 +38,7 @@ from drivers.vda5050.codec import (
     HeaderCounter,
     decode,
     is_supported_version,
+    only_known_keys,
     unknown_fields,
 )
 from drivers.vda5050.messages import (
@@ -246,7 +247,8 @@ class Registry:
                     REASON_HEADER_MISMATCH,
                     f"{path}: {got!r} does not match the topic's {want!r}",
                 )
-        self._note_unknown_fields(robot, name, msg)
+        if not only_known_keys(_MODELS[name], message.payload):
+            self._note_unknown_fields(robot, name, msg)
         robot.announced_version = msg.version
         if isinstance(msg, State):
             robot.state = msg

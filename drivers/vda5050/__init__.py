@@ -14,6 +14,7 @@ from drivers.vda5050.codec import (
     encode,
     format_timestamp,
     is_supported_version,
+    only_known_keys,
     parse_timestamp,
     unknown_fields,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "encode",
     "format_timestamp",
     "is_supported_version",
+    "only_known_keys",
     "parse_timestamp",
     "qos_retain",
     "unknown_fields",

@@ -122,6 +122,23 @@ def test_unknown_robot_ignored_and_logged_once(
     assert [e.kind for e in h.events] == ["protocol"]
 
 
+def test_a_vendor_field_is_logged_once_per_robot(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    r1 = RobotSide(h.bus, h.clock, "R1")
+    r1.connect()
+    state = r1.state_dict()
+    state["vendorTemperature"] = 41.5
+    with caplog.at_level(logging.INFO, logger="controller.registry"):
+        for _ in range(3):
+            r1.send_raw("state", json.dumps(state).encode())
+            r1.send_state()  # no vendor field: the key scan skips the walk
+        h.tick()
+    lines = [r.getMessage() for r in caplog.records if "unknown field" in r.getMessage()]
+    assert lines == ["robot acme/R1: ignoring unknown field state.vendorTemperature (logged once)"]
+    assert h.controller.messages_rejected == {}
+
+
 def test_unknown_robot_admitted_when_configured() -> None:
     h = Harness(serials=("R1",), settings=ControllerSettings(admit_unknown=True))
     h.controller.start()

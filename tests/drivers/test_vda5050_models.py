@@ -36,6 +36,7 @@ from drivers.vda5050 import (
     encode,
     format_timestamp,
     is_supported_version,
+    only_known_keys,
     parse_timestamp,
     unknown_fields,
 )
@@ -155,6 +156,27 @@ def test_unknown_fields_without_indices_are_deduplicated() -> None:
 def test_samples_have_no_unknown_fields() -> None:
     for topic in TOPICS:
         assert unknown_fields(samples.maximal(topic)) == [], topic
+
+
+def test_the_key_scan_clears_known_payloads_and_flags_vendor_fields() -> None:
+    # the frequent messages a controller receives clear the scan ...
+    for topic in ("state", "visualization", "connection"):
+        model = type(samples.maximal(topic))
+        assert only_known_keys(model, encode(samples.maximal(topic))), topic
+        assert only_known_keys(model, encode(samples.minimal(topic))), topic
+    # ... free-form JSON values (action parameters, factsheet extras) send others to
+    # the walk, which then finds nothing
+    assert not only_known_keys(Order, encode(samples.maximal("order")))
+    assert unknown_fields(samples.maximal("order")) == []
+    data = samples.maximal_dict("order")
+    data["nodes"][1]["actions"][0]["vendorFlag"] = {"x": 1}
+    payload = json.dumps(data).encode()
+    assert not only_known_keys(Order, payload)
+    assert unknown_fields(_decode_dict(Order, data)) == ["nodes.1.actions.0.vendorFlag"]
+    # a key-like text inside a string value is not a key
+    data = samples.maximal_dict("state")
+    data["errors"][0]["errorDescription"] = 'note: {"vendorFlag": 1}'
+    assert only_known_keys(State, json.dumps(data).encode())
 
 
 def test_missing_optional_fields_default_to_none_or_empty_list() -> None:
