@@ -8,6 +8,7 @@ naming the file, the field path (``robots.0.serial``) and the problem.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,12 +67,18 @@ def load_yaml(path: Path) -> Any:
         raise ConfigError(source, where, f"invalid YAML: {problem}") from e
 
 
-def load_model(path: Path, model: type[M]) -> M:
+def load_model(
+    path: Path, model: type[M], prepare: Callable[[dict[str, Any]], None] | None = None
+) -> M:
+    """Read, validate: ``model`` from the YAML file at ``path``, with one-line errors.
+    ``prepare`` may adjust the mapping first (resolve paths relative to the file)."""
     data = load_yaml(path)
     if data is None:
         raise ConfigError(str(path), "", "file is empty")
     if not isinstance(data, dict):
         raise ConfigError(str(path), "", "expected a mapping at the top level")
+    if prepare is not None:
+        prepare(data)
     try:
         return model.model_validate(data)
     except ValidationError as e:

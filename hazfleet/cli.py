@@ -218,7 +218,9 @@ def _drill(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> i
     summary["kpis"] = kpis(summary, recorder)
     tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     tmp.replace(summary_path)  # never leave a half-written summary behind
-    report_path = write_report(report_dir, summary, recorder, scenario.site, scenario.solids)
+    report_path = write_report(
+        report_dir, summary, recorder, scenario.site, scenario.solids, scenario.occupancy
+    )
     verdict = "[green]PASSED[/]" if result.passed else "[red]FAILED[/]"
     console.print(
         f"drill {scenario.name}: {verdict} in {result.sim_seconds:.1f} simulated s "

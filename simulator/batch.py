@@ -145,7 +145,9 @@ def write_run(
     """``summary.json`` (atomically) and the scored report of one run; the report's path."""
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / SUMMARY_JSON, json.dumps(summary, indent=2) + "\n")
-    return write_report(folder, summary, recorder, scenario.site, scenario.solids)
+    return write_report(
+        folder, summary, recorder, scenario.site, scenario.solids, scenario.occupancy
+    )
 
 
 # -- statistics -------------------------------------------------------------------------

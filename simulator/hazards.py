@@ -18,6 +18,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from missions.site import SiteMap
+from simulator.occupancy import (
+    OccupancyError,
+    OccupancyMap,
+    load_occupancy,
+    rasterize_occupancy,
+)
 from simulator.physics.gas import CH4, CL2, CO, H2S, NH3, NO2, SO2, GasSpecies
 from simulator.physics.grid import BoolArray, Grid, Point, rasterize_walls
 from simulator.physics.plume import MIN_WIND_SPEED_M_S
@@ -90,11 +96,38 @@ class OutdoorConfig(_Strict):
     """height of the robots' gas inlets above ground"""
 
 
+class OccupancyConfig(_Strict):
+    """Walls and equipment from an occupancy image (:mod:`simulator.occupancy`), as a
+    ROS ``map_server`` map: black occupied, white free."""
+
+    image: str = Field(min_length=1)
+    """PNG or PGM file; a relative path is relative to the scenario file"""
+    resolution_m: float = Field(gt=0, le=10)
+    """metres per pixel"""
+    origin: tuple[float, float] = (0.0, 0.0)
+    """map coordinates (m) of the image's lower-left corner"""
+    occupied_thresh: float = Field(default=0.65, gt=0, lt=1)
+    negate: bool = False
+
+    def load(self) -> OccupancyMap:
+        """The thresholded image (OccupancyError when it cannot be read)."""
+        return load_occupancy(
+            self.image,
+            self.resolution_m,
+            self.origin[0],
+            self.origin[1],
+            self.occupied_thresh,
+            self.negate,
+        )
+
+
 class WorldConfig(_Strict):
     walls: list[Polygon] = Field(default_factory=list)
     """solid outlines: no gas crosses them, nothing burns in them"""
     obstacles: list[Polygon] = Field(default_factory=list)
     """solid equipment (tanks, skids); to the physics the same as walls"""
+    occupancy: OccupancyConfig | None = None
+    """an occupancy image whose occupied pixels are walls too"""
     wind: WindConfig = WindConfig()
     grid: GridConfig = GridConfig()
     dispersion: DispersionConfig = DispersionConfig()
@@ -232,6 +265,9 @@ def _points(site: SiteMap, world: WorldConfig, hazards: Sequence[HazardEntry]) -
         pts.extend(z.polygon)
     for poly in (*world.walls, *world.obstacles):
         pts.extend(poly)
+    if world.occupancy is not None:
+        x0, y0, x1, y1 = world.occupancy.load().extent()
+        pts.extend([(x0, y0), (x1, y1)])
     for h in hazards:
         if isinstance(h, ShieldEntry):
             pts.extend(h.polygon)
@@ -254,8 +290,12 @@ def hazard_grid(site: SiteMap, world: WorldConfig, hazards: Sequence[HazardEntry
 
 
 def solid_mask(grid: Grid, world: WorldConfig) -> BoolArray:
-    """Walls and obstacles rasterised on ``grid`` (True = solid)."""
-    return rasterize_walls(grid, [*world.walls, *world.obstacles])
+    """Walls, obstacles and the occupancy image's occupied pixels rasterised on ``grid``
+    (True = solid)."""
+    mask = rasterize_walls(grid, [*world.walls, *world.obstacles])
+    if world.occupancy is not None:
+        mask |= rasterize_occupancy(grid, world.occupancy.load())
+    return mask
 
 
 def check_world(
@@ -265,6 +305,11 @@ def check_world(
     or None.  Checks what a single field cannot: the grid size, hazards on the grid and
     out of walls, unique ids."""
     w = world or WorldConfig()
+    if w.occupancy is not None:
+        try:
+            w.occupancy.load()
+        except OccupancyError as exc:
+            return ("world.occupancy.image", str(exc))
     if w.outdoor is not None and w.wind.speed_m_s < MIN_WIND_SPEED_M_S:
         return (
             "world.wind.speed_m_s",
@@ -280,7 +325,7 @@ def check_world(
             f"the site needs {grid.nx} x {grid.ny} = {cells} cells of {grid.cell_m:g} m "
             f"(at most {MAX_GRID_CELLS}); use larger cells or a smaller margin",
         )
-    solid = solid_mask(grid, w) if (w.walls or w.obstacles) else None
+    solid = solid_mask(grid, w) if (w.walls or w.obstacles or w.occupancy) else None
     ids: set[str] = set()
     for i, h in enumerate(hazards):
         hid = hazard_id(h, i)

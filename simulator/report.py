@@ -28,12 +28,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 from missions.site import SiteMap, ZoneKind
+from simulator.occupancy import OccupancyMap
 from simulator.recorder import DrillRecorder, dose_rate_series, hazard_sources
 
 log = logging.getLogger(__name__)
@@ -125,9 +127,22 @@ def _map_figure(
     recorder: DrillRecorder,
     sources: Sequence[Mapping[str, Any]],
     solids: Sequence[Sequence[tuple[float, float]]] = (),
+    occupancy: OccupancyMap | None = None,
 ) -> Figure:
     fig = Figure(figsize=(9, 7))
     ax = fig.add_subplot()
+    if occupancy is not None:  # occupied pixels dark, free ones transparent
+        x0, y0, x1, y1 = occupancy.extent()
+        ax.imshow(
+            np.where(occupancy.occupied, 1.0, np.nan),
+            extent=(x0, x1, y0, y1),
+            origin="upper",
+            cmap="Greys",
+            vmin=0.0,
+            vmax=1.25,
+            interpolation="nearest",
+            zorder=2,
+        )
     for solid in solids:  # walls and obstacles of the scenario's world
         ax.add_patch(
             Polygon(list(solid), closed=True, facecolor="#333333", edgecolor="black", zorder=2)
@@ -501,18 +516,20 @@ def write_report(
     recorder: DrillRecorder,
     site: SiteMap,
     solids: Sequence[Sequence[tuple[float, float]]] = (),
+    occupancy: OccupancyMap | None = None,
 ) -> Path:
     """Write ``report.html`` and its PNGs into ``report_dir``; return the HTML's path.
 
     ``summary`` is the ``summary.json`` dict (with ``kpis`` when computed, ``hazards``
     when the drill has ground truth); ``solids`` are the world's walls and obstacles
-    (polygons in metres), drawn on the map.  Nothing is renamed into place until every file has
-    been rendered, and the HTML is renamed last.
+    (polygons in metres) and ``occupancy`` its occupancy image, drawn on the map.
+    Nothing is renamed into place until every file has been rendered, and the HTML is
+    renamed last.
     """
     report_dir.mkdir(parents=True, exist_ok=True)
     sources = hazard_sources(summary)
     figures = {
-        MAP_PNG: _map_figure(site, summary, recorder, sources, solids),
+        MAP_PNG: _map_figure(site, summary, recorder, sources, solids, occupancy),
         TIMELINE_PNG: _timeline_figure(summary, recorder, sources),
         BATTERY_PNG: _battery_figure(recorder, sources),
     }

@@ -23,6 +23,7 @@ from missions.mission import MissionOutcome, MissionSpec
 from missions.site import SiteMap
 from simulator.faults import FaultEntry, check_faults, fault_list_error
 from simulator.hazards import HazardEntry, WorldConfig, check_world, hazard_list_error
+from simulator.occupancy import OccupancyMap
 
 
 class _Strict(BaseModel):
@@ -131,9 +132,27 @@ class Scenario(_Strict):
             return []
         return [list(p) for p in (*self.world.walls, *self.world.obstacles)]
 
+    @property
+    def occupancy(self) -> OccupancyMap | None:
+        """The world's occupancy image, thresholded (for maps); None without one."""
+        if self.world is None or self.world.occupancy is None:
+            return None
+        return self.world.occupancy.load()
+
     def mission_spec(self, m: ScheduledMission) -> MissionSpec:
         return MissionSpec.model_validate(m.model_dump(exclude={"at_s", "expect"}))
 
 
 def load_scenario(path: Path) -> Scenario:
-    return load_model(path, Scenario)
+    """Read, validate and check a scenario file.  A relative ``world.occupancy.image`` is
+    taken relative to the scenario file."""
+
+    def resolve_image(data: dict[str, Any]) -> None:
+        world = data.get("world")
+        occupancy = world.get("occupancy") if isinstance(world, dict) else None
+        image = occupancy.get("image") if isinstance(occupancy, dict) else None
+        relative = isinstance(image, str) and bool(image) and not Path(image).is_absolute()
+        if isinstance(occupancy, dict) and relative:
+            occupancy["image"] = str((path.parent / str(image)).resolve())
+
+    return load_model(path, Scenario, resolve_image)
