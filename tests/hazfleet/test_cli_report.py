@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,29 +47,38 @@ def test_drill_writes_report_and_kpis(default_report: tuple[Path, str]) -> None:
     assert not list(report.glob("*.tmp")) and not list(report.glob(".*"))
 
 
-def test_report_displays_in_headless_chromium(
-    default_report: tuple[Path, str], tmp_path: Path
-) -> None:
+def test_report_displays_in_headless_chromium(default_report: tuple[Path, str]) -> None:
+    """The report as an engineer opens it: Debian's Chromium, headless, driven by
+    Playwright; every plot loads and the KPI and mission tables are there."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium not installed: report not rendered in a browser")
-    report, _ = default_report
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            f"--screenshot={shot}",
-            "--window-size=1200,2400",
-            (report / "report.html").as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright not installed: report not rendered"
     )
-    data = shot.read_bytes()
-    assert data[:8] == PNG_SIGNATURE and len(data) > 20_000  # text and images, not blank
+    report, _ = default_report
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto((report / "report.html").as_uri())
+            page.wait_for_load_state("load")
+            images = page.eval_on_selector_all(
+                "img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth])"
+            )
+            assert {src for src, _w in images} >= {"map.png", "timeline.png", "battery.png"}
+            assert all(width > 300 for _src, width in images), images  # decoded, not broken
+            text = page.inner_text("body")
+            for mid in ("gas-survey-pump-bay", "thermal-compressor", "tank-round"):
+                assert mid in text
+            assert "missions_completed" in text or "missions completed" in text.lower()
+            assert page.title()
+            shot = page.screenshot(full_page=True)
+            assert shot[:8] == PNG_SIGNATURE and len(shot) > 20_000
+            assert errors == []
+        finally:
+            browser.close()
 
 
 def test_failed_quiet_drill_still_writes_its_report(tmp_path: Path) -> None:
