@@ -1,11 +1,15 @@
 """The drill runner: a controller and simulated robots, lock-stepped over a real broker.
 
 One :class:`~missions.clock.FakeClock` is shared by every component.  Each tick the
-runner advances it by ``tick_s``, steps the controller and every robot, then waits at the
-delivery barrier (:mod:`simulator.delivery`) until all that was published has arrived.
-When the scenario has a world or hazards, the :class:`~simulator.world.HazardWorld` is
-stepped to the tick's time just before the robots step, so what they measure comes from
-the physics (seeded with ``[seed, 10_000]``).
+runner advances it by ``tick_s`` and steps the controller; meanwhile (the robots' first
+half-step, :meth:`SimRobot.advance`, reads nothing that arrived) the hazard world and
+every robot advance to the tick's time; after the delivery barrier
+(:mod:`simulator.delivery`: everything the controller published has arrived) the
+robots respond, and a second barrier brings what they said to the controller.  What the
+robots measure comes from the :class:`~simulator.world.HazardWorld` when the scenario
+has a world or hazards (seeded with ``[seed, 10_000]``).  Above
+:data:`IN_PROCESS_MAX_ROBOTS` robots they run in worker processes
+(:mod:`simulator.robot_host`) with the same results.
 ``speed`` only decides how long the runner sleeps between ticks (``None``: not at all),
 so a seed gives the same outcome at any speed and on any load.
 The scenario's ``faults`` are applied at the start of their tick, before the controller
@@ -62,6 +66,8 @@ ROBOTS_PER_PROCESS = 250
 """robots per worker process when the runner chooses the number of processes"""
 IN_PROCESS_MAX_ROBOTS = 50
 """up to this many robots (or with faults) the runner keeps them in its own process"""
+MIN_WORKERS = 3
+"""measured on 2 cores: 100 robots ran 16-17x real time on 2 workers, 18-22x on 3"""
 
 __all__ = [
     "BARRIER_TIMEOUT_S",
@@ -71,10 +77,6 @@ __all__ = [
     "DrillRunner",
     "auto_processes",
 ]
-
-
-MIN_WORKERS = 3
-"""measured on 2 cores: 100 robots ran 16-17x real time on 2 workers, 18-22x on 3"""
 
 
 def auto_processes(scenario: Scenario) -> int:
@@ -184,8 +186,8 @@ class DrillRunner:
         """``broker``: the embedded broker the drill runs on, if it is one (a
         ``broker_outage`` fault stops and restarts it; on any other it is skipped).
         ``processes``: 1 keeps the robots in this process; N > 1 spreads them over N
-        worker processes (this one keeps the controller) (:mod:`simulator.robot_host`); None lets
-        :func:`auto_processes` choose.  Faults need the robots in this process."""
+        worker processes while this one keeps the controller (:mod:`simulator.robot_host`);
+        None lets :func:`auto_processes` choose.  Faults need the robots in this process."""
         if speed is not None and speed <= 0:
             raise ValueError("speed must be positive (or None for as fast as possible)")
         if processes is None:

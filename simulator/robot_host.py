@@ -39,6 +39,7 @@ from drivers.bus import Will
 from drivers.errors import TransportError
 from drivers.mqtt import MqttSettings, MqttTransport
 from missions.clock import FakeClock
+from missions.errors import HazfleetError
 from simulator.delivery import DeliveryTracker, Key, TrackedBus
 from simulator.robot import SimRobot, SimRobotSpec, robot_will
 from simulator.scenario import RobotEntry, Scenario
@@ -63,8 +64,12 @@ HOST_REPLY_TIMEOUT_S = 120.0
 """wall seconds a host may take to answer one command (connecting 250 robots included)"""
 
 
-class RobotHostError(RuntimeError):
+class RobotHostError(HazfleetError):
     """A robot host process failed; the message names the host and its error."""
+
+
+class RobotHostTransportError(RobotHostError, TransportError):
+    """A robot host could not reach the broker (the CLI exits 3, as in one process)."""
 
 
 def hazard_world(scenario: Scenario, seed: int) -> HazardWorld | None:
@@ -277,8 +282,8 @@ class RobotHost:
 
 def host_main(conn: multiprocessing.connection.Connection) -> None:
     """A worker process: receive its :class:`HostSpec`, then run commands
-    ``(name, *args)`` on a :class:`RobotHost` and answer each with ``("ok", result)`` or
-    ``("error", traceback)``, until ``finish`` or ``close``.
+    ``(name, *args)`` on a :class:`RobotHost` and answer each with ``("ok", result)``,
+    or ``("transport" | "error", traceback)`` and stop, until ``finish`` or ``close``.
 
     The spec comes over the pipe, not as a process argument: spawn writes the arguments
     before the child has imported anything, and a large scenario then blocks the parent
@@ -299,8 +304,9 @@ def host_main(conn: multiprocessing.connection.Connection) -> None:
                 return
             try:
                 result = getattr(host, name)(*args)
-            except Exception:
-                conn.send(("error", traceback.format_exc()))
+            except Exception as exc:
+                kind = "transport" if isinstance(exc, TransportError) else "error"
+                conn.send((kind, traceback.format_exc()))
                 return
             conn.send(("ok", result))
             if name in ("finish", "close"):
@@ -349,18 +355,20 @@ class HostProcess:
 
     def recv(self, timeout_s: float = HOST_REPLY_TIMEOUT_S) -> Any:
         n = self.spec.process
-        if not self._conn.poll(timeout_s):
-            raise RobotHostError(f"robot host {n} did not answer within {timeout_s:g} s")
         try:
+            if not self._conn.poll(timeout_s):
+                raise RobotHostError(f"robot host {n} did not answer within {timeout_s:g} s")
             status, value = self._conn.recv()
-        except EOFError as exc:
+        except (EOFError, OSError) as exc:  # it exited: EOF, or a reset pipe
+            self._proc.join(1.0)
             raise RobotHostError(
                 f"robot host {n} exited (code {self._proc.exitcode}) without an answer"
             ) from exc
         if status != "ok":
             log.error("robot host %d failed:\n%s", n, value)
             last = str(value).strip().splitlines()[-1]
-            raise RobotHostError(f"robot host {n} failed: {last}")
+            error = RobotHostTransportError if status == "transport" else RobotHostError
+            raise error(f"robot host {n} failed: {last}")
         return value
 
     def call(self, name: str, *args: Any) -> Any:

@@ -6,11 +6,13 @@ outcomes, timing in simulated seconds) does not depend on the broker.
 
 from __future__ import annotations
 
+import socket
 import uuid
 from pathlib import Path
 
 import pytest
 
+from drivers.errors import TransportError
 from simulator.drill import (
     IN_PROCESS_MAX_ROBOTS,
     MIN_WORKERS,
@@ -19,7 +21,13 @@ from simulator.drill import (
     DrillRunner,
     auto_processes,
 )
-from simulator.robot_host import split
+from simulator.robot_host import (
+    HostProcess,
+    HostSpec,
+    RobotHostError,
+    RobotHostTransportError,
+    split,
+)
 from simulator.scenario import Scenario, load_scenario
 from tests.conftest import BrokerUnderTest, fast_settings
 
@@ -94,3 +102,49 @@ def test_a_hazard_drill_split_over_worker_processes_gives_the_same_result(
     assert one.hazards == two.hazards  # the ground truth comes from a worker's world copy
     readings = [v for m in two.missions for v in m.action_results.values()]
     assert any('"H2S"' in text for text in readings)  # the workers' robots read the physics
+
+
+def _spec(port: int, mqtt_url: str) -> HostSpec:
+    sc = load_scenario(DRILLS / "default.yaml")
+    return HostSpec(
+        scenario=sc,
+        indices=(0,),
+        process=1,
+        host="127.0.0.1",
+        port=port,
+        mqtt=fast_settings(mqtt_url, connect_timeout_s=1.0, reconnect_max_s=0.2),
+        seed=0,
+        epoch_s=0.0,
+        tag="t",
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again when the block ends
+
+
+def test_a_worker_that_cannot_reach_the_broker_fails_as_a_transport_error() -> None:
+    port = _closed_port()
+    host = HostProcess(_spec(port, f"mqtt://127.0.0.1:{port}"))
+    try:
+        host.send_spec()
+        with pytest.raises(RobotHostTransportError, match="robot host 1 failed") as info:
+            host.call("start")
+        assert isinstance(info.value, TransportError)  # the CLI exits 3 for it
+    finally:
+        host.stop()
+
+
+def test_a_worker_error_names_the_host_and_the_exception() -> None:
+    port = _closed_port()
+    host = HostProcess(_spec(port, f"mqtt://127.0.0.1:{port}"))
+    try:
+        host.send_spec()
+        with pytest.raises(RobotHostError, match="robot host 1 failed: AttributeError"):
+            host.call("no_such_command")
+        with pytest.raises(RobotHostError, match="robot host 1"):
+            host.call("start")  # it stopped after the error: gone
+    finally:
+        host.stop()
