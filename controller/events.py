@@ -17,7 +17,7 @@ from missions.clock import Clock
 
 log = logging.getLogger(__name__)
 
-EventKind = Literal["robot", "mission", "protocol"]
+EventKind = Literal["robot", "mission", "protocol", "alarm"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,11 @@ class ControllerEvent:
     at_s: float
     """clock.monotonic() when the controller noticed it"""
     kind: str
-    """"robot" (availability change), "mission" (outcome change) or "protocol" (rejection)"""
+    """"robot" (availability change), "mission" (outcome change), "protocol" (rejection)
+    or "alarm" (a gas alarm raised or cleared)"""
     subject: str
-    """robot key "manufacturer/serial", mission id, or the MQTT topic of a rejected message"""
+    """robot key "manufacturer/serial" (robot, alarm), mission id, or the MQTT topic of a
+    rejected message"""
     detail: str
 
 

@@ -28,11 +28,14 @@ from controller.registry import (
     RobotRecord,
     RobotStatus,
 )
+from controller.sensing import SensorIntake, SensorsRefused
 from drivers.bus import Bus, Inbox, Message
-from drivers.errors import MissionError
+from drivers.errors import MissionError, ProtocolError
 from drivers.vda5050.codec import Envelope, encode, format_timestamp
 from drivers.vda5050.messages import State, VdaMessage
+from drivers.vda5050.sensors import SENSORS_QOS, SENSORS_TOPIC_NAME
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
+from missions.alarms import AlarmChange, AlarmKind, AlarmPreset
 from missions.clock import Clock
 from missions.fleet import RobotRef
 from missions.mission import MissionSpec
@@ -69,6 +72,20 @@ class ControllerSettings:
     allowed_deviation_xy_m: float = 0.5
     """nodePosition.allowedDeviationXY of every order node, and how far a robot with no
     lastNodeId may be from a node to start an order there"""
+    alarm_preset: AlarmPreset | None = None
+    """gas alarm set points for the robots' sensor stream (docs/alarms.md); None: the
+    controller does not subscribe to the stream"""
+    sensors_stale_after_s: float = 30.0
+    """a sensors message older than this (by its timestamp) is refused as stale"""
+
+
+def _alarm_text(c: AlarmChange) -> str:
+    """``H2S HIGH raised: 25 ppm (set point 20 ppm)`` / ``H2S HIGH cleared``."""
+    if not c.active:
+        return f"{c.channel} {c.kind.value} cleared"
+    value = "no reading" if c.value is None else f"{c.value:g} {c.unit}"
+    limit = "" if c.threshold is None else f" (set point {c.threshold:g} {c.unit})"
+    return f"{c.channel} {c.kind.value} raised: {value}{limit}"
 
 
 class _Outbox:
@@ -132,6 +149,11 @@ class Controller:
         self._heartbeat = Heartbeat(
             bus, clock, settings.interface, settings.controller_id, settings.heartbeat_interval_s
         )
+        self._sensing = (
+            SensorIntake(settings.alarm_preset, settings.sensors_stale_after_s)
+            if settings.alarm_preset is not None
+            else None
+        )
         self.messages_rejected: Counter[str] = self._registry.rejected
         """reason -> count of received messages the controller refused"""
         self._running = False
@@ -149,6 +171,12 @@ class Controller:
                     qos, _ = TOPIC_QOS_RETAIN[name]
                     self._bus.subscribe(
                         Topic.filter(self._settings.interface, name.value), self._inbox, qos
+                    )
+                if self._sensing is not None:
+                    self._bus.subscribe(
+                        Topic.filter(self._settings.interface, SENSORS_TOPIC_NAME),
+                        self._inbox,
+                        SENSORS_QOS,
                     )
                 self._subscribed = True
             self._heartbeat.start()
@@ -228,7 +256,44 @@ class Controller:
                 raise MissionError(f"robot {serial!r} {problem}")
             self._dispatcher.request_factsheet(matches[0])
 
+    def _handle_sensors(self, sensing: SensorIntake, message: Message, now_s: float) -> None:
+        try:
+            topic = Topic.parse(message.topic)
+            robot = self._registry.get(f"{topic.manufacturer}/{topic.serial}")
+        except ProtocolError:
+            robot = None
+        got = sensing.ingest(
+            message, robot.key if robot is not None else None, self._clock.now(), now_s
+        )
+        if isinstance(got, SensorsRefused):
+            self.messages_rejected[got.reason] += 1
+            log.warning("refused %s: %s (%s)", got.topic, got.reason, got.detail)
+            self._events.emit("protocol", got.topic, f"{got.reason}: {got.detail}")
+            return
+        assert robot is not None
+        for change in got:
+            self._events.emit("alarm", robot.key, _alarm_text(change))
+
     # ----------------------------------------------------------------------- queries
+
+    def active_alarms(self) -> dict[str, list[str]]:
+        """robot key -> ``"<channel> <kind>"`` of every gas alarm on now (latched ones
+        included); empty without an alarm preset."""
+        with self._lock:
+            return self._sensing.active() if self._sensing is not None else {}
+
+    def sensor_readings_rejected(self) -> dict[str, int]:
+        """robot key -> readings dropped from its otherwise good sensors messages."""
+        with self._lock:
+            return dict(self._sensing.readings_rejected) if self._sensing is not None else {}
+
+    def acknowledge_alarm(self, robot_key: str, channel: str, kind: AlarmKind) -> bool:
+        """An operator acknowledged a latched alarm; False if it was not latched."""
+        with self._lock:
+            if self._sensing is None:
+                return False
+            monitor = self._sensing.monitors.get((robot_key, channel))
+            return monitor is not None and monitor.acknowledge(kind)
 
     def missions(self) -> list[MissionStatus]:
         with self._lock:
@@ -248,6 +313,9 @@ class Controller:
     def _handle(self, message: Message) -> None:
         now_s = self._clock.monotonic()
         try:
+            if self._sensing is not None and message.topic.endswith("/" + SENSORS_TOPIC_NAME):
+                self._handle_sensors(self._sensing, message, now_s)
+                return
             result = self._registry.ingest(message, now_s)
             if isinstance(result, Rejection):
                 self._events.emit("protocol", result.topic, f"{result.reason}: {result.detail}")

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.service import ControllerSettings
 from drivers.config_file import load_model, load_yaml
 from drivers.mqtt import MqttSettings
+from hazfleet import paths
+from missions.alarms import AlarmPreset
 from missions.fleet import RobotRef
 
 
@@ -25,9 +27,18 @@ class ControllerConfig(_Strict):
     lost_after_s: float = Field(default=30.0, gt=0)
     resend_interval_s: float = Field(default=1.0, gt=0)
     allowed_deviation_xy_m: float = Field(default=0.5, gt=0)
+    alarm_preset: str | None = "industrial-scientific"
+    """gas alarm set points (a name in config/alarms/ or a path); null: no sensor stream"""
+    sensors_stale_after_s: float = Field(default=30.0, gt=0)
 
     def settings(self, interface: str) -> ControllerSettings:
-        return ControllerSettings(interface=interface, **self.model_dump())
+        """The controller's settings, with the alarm preset read (ConfigError naming the
+        preset file, field and problem when it is bad)."""
+        values = self.model_dump(exclude={"alarm_preset"})
+        preset = None
+        if self.alarm_preset is not None:
+            preset = load_model(paths.alarm_preset_file(self.alarm_preset), AlarmPreset)
+        return ControllerSettings(interface=interface, alarm_preset=preset, **values)
 
 
 class DrillConfig(_Strict):

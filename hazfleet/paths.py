@@ -33,3 +33,15 @@ def scenario_file(name_or_path: str) -> Path:
         if candidate.is_file():
             return candidate
     return BUNDLE_ROOT / "config" / "drills" / f"{name_or_path}.yaml"
+
+
+def alarm_preset_file(name_or_path: str) -> Path:
+    """An alarm preset given as a path, or as a bare name in ``config/alarms/``."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        return p
+    for root in (Path.cwd(), BUNDLE_ROOT):
+        candidate = root / "config" / "alarms" / f"{name_or_path}.yaml"
+        if candidate.is_file():
+            return candidate
+    return BUNDLE_ROOT / "config" / "alarms" / f"{name_or_path}.yaml"

@@ -257,6 +257,25 @@ def _radiation_exposure(
     return rate_kpi, dose_kpi
 
 
+def _first_alert(sources: Sequence[Mapping[str, Any]], recorder: DrillRecorder) -> dict[str, Any]:
+    """Simulated seconds from the first hazard's onset to the first gas alarm the
+    controller raised from the robots' sensor stream (None when none was raised)."""
+    onset = min(float(s["onset_s"]) for s in sources)
+    raised = [e for e in recorder.events if e.kind == "alarm" and " raised" in e.detail]
+    if not raised:
+        kpi = _kpi(None, "s", "no gas alarm was raised (or the controller had no alarm preset)")
+        kpi["alarms_raised"] = 0
+        return kpi
+    first = min(raised, key=lambda e: e.at_s)
+    kpi = _kpi(
+        round(max(0.0, first.at_s - onset), 3),
+        "s",
+        f"first: {first.subject} {first.detail}, at {first.at_s:g} s; onset {onset:g} s",
+    )
+    kpi["alarms_raised"] = len(raised)
+    return kpi
+
+
 def kpis(result_summary: Mapping[str, Any], recorder: DrillRecorder) -> dict[str, Any]:
     """The drill's KPIs, for ``summary.json["kpis"]`` and the report's KPI table."""
     missions = result_summary.get("missions", [])
@@ -289,7 +308,9 @@ def kpis(result_summary: Mapping[str, Any], recorder: DrillRecorder) -> dict[str
         ),
         "robots_lost": robots_lost,
         "time_to_first_detection_s": _absent(detection_note, "s"),
-        "time_to_first_alert_s": _absent(detection_note, "s"),
+        "time_to_first_alert_s": (
+            _first_alert(sources, recorder) if sources else _absent(detection_note, "s")
+        ),
         "time_to_robots_withdrawn_s": _absent(detection_note, "s"),
         "source_localization_error_m": _absent(detection_note, "m"),
         "alarms_true": _absent(detection_note, "alarms"),

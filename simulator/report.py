@@ -67,8 +67,13 @@ _OUTCOME_COLOURS: dict[str, str] = {
     "dispatched": "#f9a825",
     "pending": "#9e9e9e",
 }
-_EVENT_KINDS = ("mission", "robot", "protocol")
-_EVENT_COLOURS = {"mission": "#1565c0", "robot": "#6a1b9a", "protocol": "#c62828"}
+_EVENT_KINDS = ("mission", "robot", "protocol", "alarm")
+_EVENT_COLOURS = {
+    "mission": "#1565c0",
+    "robot": "#6a1b9a",
+    "protocol": "#c62828",
+    "alarm": "#ef6c00",
+}
 
 
 # -- atomic files -----------------------------------------------------------------------

@@ -39,17 +39,26 @@ from drivers.vda5050.messages import (
     Order,
     VdaMessage,
 )
+from drivers.vda5050.sensors import (
+    SENSORS_QOS,
+    SENSORS_RETAIN,
+    SENSORS_TOPIC_NAME,
+    SensorReading,
+    encode_readings,
+    sensors_topic,
+)
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.clock import Clock
 from missions.site import SiteMap
 from simulator.camera import encode_frame
-from simulator.environment import CleanAir, Environment
+from simulator.environment import QUANTITY_UNITS, CleanAir, Environment
 from simulator.robot_actions import Where
 from simulator.robot_engine import RobotEngine
 from simulator.robot_faults import FaultyInstruments, RobotFault
 from simulator.robot_heartbeat import HeartbeatWatch, parse_beat
 from simulator.robot_orders import Accepted, Ignored, Rejection, check_action, decide, plan_action
 from simulator.robot_plan import RobotError
+from simulator.robot_sensors import Measurement
 from simulator.robot_spec import SimRobotSpec, action_catalogue
 from simulator.robot_wire import (
     Header,
@@ -64,6 +73,19 @@ __all__ = ["RobotSnapshot", "SimRobot", "SimRobotSpec", "robot_will"]
 log = logging.getLogger(__name__)
 
 _EPS_S = 1e-6  # FakeClock ticks of 0.1 s sum to 0.999999...; do not slip a period
+_DOSE_WINDOW_S = 10.0
+"""the counter's dose rate on the sensor stream is averaged over this long"""
+_CLEAN_AIR: dict[str, tuple[float, float]] = {"O2": (20.7, 21.1), "doseRate": (0.0, 0.5)}
+"""readings inside these bounds (and 0 for every other channel) are clean air"""
+
+
+def _clean(quantity: str, m: Measurement) -> bool:
+    if m.status != "ok" or m.value is None:
+        return m.status == "unavailable"
+    low, high = _CLEAN_AIR.get(quantity, (0.0, 0.0))
+    return low <= m.value <= high
+
+
 _SEEN_INSTANT_IDS = 1000
 
 
@@ -115,7 +137,13 @@ class SimRobot:
         environment: Environment | None = None,
         state_interval_s: float = 1.0,
         visualization_interval_s: float | None = None,
+        sensors_interval_s: float | None = 1.0,
+        sensors_idle_interval_s: float = 10.0,
     ) -> None:
+        """``sensors_interval_s``: how often the detector's readings go out on the
+        sensors topic while any reading is away from clean air or not ``ok``;
+        ``sensors_idle_interval_s`` while all read clean air (report by exception, as
+        industrial telemetry does); None publishes none."""
         if not site.has_node(spec.start_node):
             raise ValueError(
                 f"robot {spec.serial}: start_node {spec.start_node!r} is not on site map "
@@ -134,6 +162,14 @@ class SimRobot:
         self._interface = interface
         self._state_interval_s = state_interval_s
         self._visualization_interval_s = visualization_interval_s
+        if sensors_interval_s is not None and not 0 < sensors_interval_s <= sensors_idle_interval_s:
+            raise ValueError(
+                f"sensors_interval_s must be > 0 and <= sensors_idle_interval_s, got "
+                f"{sensors_interval_s} and {sensors_idle_interval_s}"
+            )
+        self._sensors_interval_s = sensors_interval_s
+        self._sensors_idle_interval_s = sensors_idle_interval_s
+        self._last_sensors_s: float | None = None
         self._catalogue = action_catalogue(spec)
         if rng is None:
             # Reproducible without a seed: derived from the robot's identity.
@@ -155,6 +191,7 @@ class SimRobot:
         }
         self._heartbeat_filter = heartbeat_filter(interface)
         self._camera_topic = camera_topic(interface, spec.manufacturer, spec.serial)
+        self._sensors_topic = sensors_topic(interface, spec.manufacturer, spec.serial)
         self._headers = HeaderCounter()
         self._inbox = Inbox()
         self._watch = HeartbeatWatch()
@@ -231,6 +268,7 @@ class SimRobot:
             and now - self._last_visualization_s >= self._visualization_interval_s - _EPS_S
         ):
             self._publish_visualization(now)
+        self._maybe_publish_sensors(now)
 
     def shutdown(self) -> None:
         """Publish connection OFFLINE and stop (the owner of the bus closes it)."""
@@ -322,6 +360,38 @@ class SimRobot:
             self._bus.publish(
                 self._camera_topic, encode_frame(captured, header), CAMERA_QOS, CAMERA_RETAIN
             )
+
+    def _maybe_publish_sensors(self, now: float) -> None:
+        """The detector's readings on the sensors topic (docs/protocol.md): every
+        ``sensors_interval_s`` while any is away from clean air, else every
+        ``sensors_idle_interval_s``."""
+        if self._sensors_interval_s is None:
+            return
+        readings = self._instruments.stream(dose_window_s=_DOSE_WINDOW_S)
+        if not readings:
+            return
+        quiet = all(_clean(q, m) for q, m in readings)
+        every = self._sensors_idle_interval_s if quiet else self._sensors_interval_s
+        last = self._last_sensors_s
+        if last is not None and now - last < every - _EPS_S:
+            return
+        self._last_sensors_s = now
+        w = self._engine.where()
+        header: dict[str, JsonValue] = {
+            "headerId": self._headers.next(SENSORS_TOPIC_NAME),
+            "timestamp": format_timestamp(self._clock.now()),
+            "version": self._spec.version,
+            "manufacturer": self._spec.manufacturer,
+            "serialNumber": self._spec.serial,
+        }
+        payload = encode_readings(
+            header,
+            w.x_m,
+            w.y_m,
+            self._site.map_id,
+            [SensorReading(q, m.value, QUANTITY_UNITS[q], m.status) for q, m in readings],
+        )
+        self._bus.publish(self._sensors_topic, payload, SENSORS_QOS, SENSORS_RETAIN)
 
     # ------------------------------------------------------------------ inbound
 

@@ -148,6 +148,23 @@ class Instruments:
         value = self.read(quantity, where)
         return Measurement(value, "ok" if value is not None else "unavailable")
 
+    def stream(self, dose_window_s: float) -> list[tuple[str, Measurement]]:
+        """The detector's latest reading of every channel it has (and the counter's dose
+        rate over the last ``dose_window_s``), for the sensor stream; draws nothing."""
+        out: list[tuple[str, Measurement]] = []
+        for quantity in self.sensors.quantities:
+            got = self.sensors.reading(quantity)
+            if got is not None:
+                out.append((quantity, got))
+        if self.sensors.counts_radiation:
+            dose = self.sensors.dose_rate(dose_window_s)
+            out.append(
+                ("doseRate", Measurement(None, "unavailable"))
+                if dose is None
+                else ("doseRate", Measurement(round(dose, 6), "ok"))
+            )
+        return out
+
     def read(self, quantity: str, where: Where) -> float | None:
         """True value at ``where`` plus seeded Gaussian noise, rounded to the resolution."""
         true_value = self._environment.sample(quantity, where.x_m, where.y_m, where.t_s)

@@ -18,10 +18,13 @@ from typing import Any
 import pytest
 
 from bench import gen_site
+from controller.service import ControllerSettings
+from drivers.config_file import load_model
+from missions.alarms import AlarmPreset
 from missions.mission import MissionOutcome
 from simulator.drill import DrillResult, DrillRunner
 from simulator.hazards import FireEntry
-from simulator.recorder import DrillRecorder
+from simulator.recorder import DrillRecorder, kpis
 from simulator.scenario import Scenario, load_scenario
 from tests.conftest import BrokerUnderTest, fast_settings
 
@@ -29,6 +32,9 @@ REPO = Path(__file__).resolve().parents[2]
 DRILLS = REPO / "config" / "drills"
 SITE_100 = "site-100"
 BUNDLED = sorted(p.stem for p in DRILLS.glob("*.yaml") if p.stem != SITE_100)
+
+
+ALARMS = load_model(REPO / "config" / "alarms" / "industrial-scientific.yaml", AlarmPreset)
 
 
 def run(
@@ -46,6 +52,7 @@ def run(
         seed=seed,
         speed=None,
         mqtt=fast_settings(broker.url),
+        controller_settings=ControllerSettings(alarm_preset=ALARMS),
         on_progress=recorder,
     )
     return scenario, runner.run(), recorder
@@ -158,7 +165,7 @@ def test_confined_space_manway_reads_the_h2s_inside_the_tank(broker: BrokerUnder
 def test_chemical_spill_sampled_from_upwind_and_the_plume_read_downwind(
     broker: BrokerUnderTest,
 ) -> None:
-    _, result, _ = run("chemical-spill", broker, seed=4)
+    _, result, recorder = run("chemical-spill", broker, seed=4)
     assert result.passed, result.failures
     sampling = results(result, "spill-sampling-yard-4")
     assert [next(k for k in r if k in ("readings", "imageId", "sampleId")) for r in sampling] == [
@@ -176,6 +183,11 @@ def test_chemical_spill_sampled_from_upwind_and_the_plume_read_downwind(
     assert mission.outcome is MissionOutcome.COMPLETED
     robot = next(r for r in result.robots if r.serial == "sim-01")
     assert robot.last_node_id == "safe-point", "it retreated with the sample"
+    # the downwind robot's detector stream raised the controller's NH3 alarms
+    alarms = [(e.subject, e.detail) for e in recorder.events if e.kind == "alarm"]
+    assert ("hazfleet-sim/sim-02", "NH3 LOW raised") in [(s, d.split(":")[0]) for s, d in alarms]
+    first = kpis(result.summary(), recorder)["time_to_first_alert_s"]
+    assert first["value"] is not None and 0 < first["value"] < result.sim_seconds
     pool = next(h for h in result.hazards if h["id"] == "nh3-pool")
     assert pool["kind"] == "spill"
     # ~1.1 g/s for the drill's ~100 s: evaporating, far from dry

@@ -202,7 +202,6 @@ def test_kpis_count_missions_and_lost_robots() -> None:
     "name",
     [
         "time_to_first_detection_s",
-        "time_to_first_alert_s",
         "time_to_robots_withdrawn_s",
         "source_localization_error_m",
         "alarms_true",
@@ -221,6 +220,25 @@ def test_kpis_that_need_detection_are_absent_not_zero(name: str, with_hazards: b
         assert "needs hazard detection (issue 5)" in k[name]["note"]
     # and it stays null (not 0) on the way to summary.json
     assert json.loads(json.dumps(k))[name]["value"] is None
+
+
+def test_time_to_first_alert_comes_from_the_controllers_alarm_events() -> None:
+    hazards = [{"kind": "gas", "x_m": 10.0, "y_m": 10.0, "onset_s": 5.0}]
+    rec = synthetic_recorder()
+    k = kpis(synthetic_summary(hazards=hazards), rec)
+    assert k["time_to_first_alert_s"]["value"] is None  # none raised: absent, not 0
+    assert "no gas alarm" in k["time_to_first_alert_s"]["note"]
+    rec.events += [
+        ControllerEvent(42.0, "alarm", "m/r1", "H2S HIGH raised: 25 ppm (set point 20 ppm)"),
+        ControllerEvent(17.5, "alarm", "m/r2", "H2S LOW raised: 11 ppm (set point 10 ppm)"),
+        ControllerEvent(50.0, "alarm", "m/r2", "H2S LOW cleared"),
+    ]
+    k = kpis(synthetic_summary(hazards=hazards), rec)
+    assert k["time_to_first_alert_s"]["value"] == 12.5
+    assert k["time_to_first_alert_s"]["alarms_raised"] == 2
+    assert "m/r2 H2S LOW raised" in k["time_to_first_alert_s"]["note"]
+    no_hazards = kpis(synthetic_summary(), rec)["time_to_first_alert_s"]
+    assert no_hazards["value"] is None  # nothing to measure from
 
 
 def test_closest_approach_counts_only_after_the_hazard_onset() -> None:
