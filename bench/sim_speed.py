@@ -166,7 +166,10 @@ def one_run(
     robots: int, gas: bool, host: str, port: int, label: str, setup: Setup
 ) -> dict[str, Any]:
     """One drill in this process; its rates as a JSON-able dict."""
+    from controller.service import ControllerSettings
+    from drivers.config_file import load_model
     from drivers.mqtt import MqttSettings
+    from missions.alarms import AlarmPreset
     from simulator.drill import DrillProgress, DrillRunner
     from simulator.hazards import hazard_grid
     from simulator.scenario import Scenario
@@ -196,6 +199,12 @@ def one_run(
         mqtt=mqtt,
         on_progress=progress,
         processes=setup.processes,
+        # as `hazfleet drill` runs: the controller takes the robots' sensor stream
+        controller_settings=ControllerSettings(
+            alarm_preset=load_model(
+                REPO / "config" / "alarms" / "industrial-scientific.yaml", AlarmPreset
+            )
+        ),
     )
     result = runner.run()
     (s0, w0), (s1, w1) = marks[0], marks[-1]

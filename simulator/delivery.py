@@ -215,6 +215,8 @@ class TrackedBus:
         """messages not published because the link was down or they were dropped"""
         self.discarded_in = 0
         """messages not handed on because the link was down or they arrived late"""
+        self.retained: set[str] = set()
+        """topics this bus left a retained message on (cleared by an empty retained one)"""
 
     @property
     def down(self) -> bool:
@@ -253,6 +255,16 @@ class TrackedBus:
             return
         self._tracker.sent(topic, payload)
         self._inner.publish(topic, payload, qos, retain)
+        if retain:
+            (self.retained.add if payload else self.retained.discard)(topic)
+
+    def clear_retained(self) -> int:
+        """Remove every retained message this bus left on the broker (an empty retained
+        message per topic, QoS 1, not counted by the tracker); how many."""
+        topics, self.retained = sorted(self.retained), set()
+        for topic in topics:
+            self._inner.publish(topic, b"", 1, True)
+        return len(topics)
 
     def _dropped(self) -> bool:
         rng = self._drop_rng

@@ -51,6 +51,7 @@ from simulator.robot_host import (
     Wiring,
     advance_robots,
     barrier_timeout_s,
+    clear_retained,
     hazard_world,
     make_robot,
     respond_robots,
@@ -182,12 +183,16 @@ class DrillRunner:
         wall_start_epoch_s: float | None = None,
         broker: EmbeddedBroker | None = None,
         processes: int | None = None,
+        clear_retained: bool = True,
     ) -> None:
         """``broker``: the embedded broker the drill runs on, if it is one (a
         ``broker_outage`` fault stops and restarts it; on any other it is skipped).
         ``processes``: 1 keeps the robots in this process; N > 1 spreads them over N
         worker processes while this one keeps the controller (:mod:`simulator.robot_host`);
-        None lets :func:`auto_processes` choose.  Faults need the robots in this process."""
+        None lets :func:`auto_processes` choose.  Faults need the robots in this process.
+        ``clear_retained``: at the end, remove the retained messages the drill's robots
+        and controller left on the broker (their connection, factsheet and heartbeat):
+        simulated robots leave no ghosts behind."""
         if speed is not None and speed <= 0:
             raise ValueError("speed must be positive (or None for as fast as possible)")
         if processes is None:
@@ -199,6 +204,7 @@ class DrillRunner:
                 f"scenario {scenario.name}: faults need the robots in the runner's process "
                 f"(processes 1), got processes {processes}"
             )
+        self.clear_retained = clear_retained
         self.processes = min(processes, len(scenario.robots))
         """processes hosting robots: 1 is this one; N > 1 are N workers"""
         self.scenario = scenario
@@ -297,6 +303,7 @@ class DrillRunner:
                 epoch_s=self._epoch_s,
                 tag=self._tag,
                 log_level=level,
+                clear_retained=self.clear_retained,
             )
             self._hosts.append(HostProcess(spec))
         for h in self._hosts:
@@ -486,6 +493,11 @@ class DrillRunner:
             self._close_all()
 
     def _close_all(self) -> None:
+        if self.clear_retained:
+            try:
+                clear_retained(self._transports, self._buses)
+            except Exception:  # cleaning up must not hide the drill's result
+                log.exception("drill: clearing retained messages failed")
         for t in self._transports:
             t.close()
         for h in self._hosts:

@@ -75,14 +75,23 @@ log = logging.getLogger(__name__)
 _EPS_S = 1e-6  # FakeClock ticks of 0.1 s sum to 0.999999...; do not slip a period
 _DOSE_WINDOW_S = 10.0
 """the counter's dose rate on the sensor stream is averaged over this long"""
-_CLEAN_AIR: dict[str, tuple[float, float]] = {"O2": (20.7, 21.1), "doseRate": (0.0, 0.5)}
-"""readings inside these bounds (and 0 for every other channel) are clean air"""
+_CLEAN_AIR: dict[str, tuple[float, float]] = {
+    "O2": (20.5, 21.3),
+    "LEL": (-2.0, 2.0),
+    "CH4": (-0.1, 0.1),
+    "Cl2": (-0.2, 0.2),
+    "doseRate": (0.0, 0.5),
+}
+"""readings inside these bounds are clean air: a cell's noise and drift around zero
+(every other channel: within ±1 ppm), well below every alarm set point (Cl2's lowest,
+0.5 ppm)"""
+_CLEAN_TOXIC_PPM = (-1.0, 1.0)
 
 
 def _clean(quantity: str, m: Measurement) -> bool:
     if m.status != "ok" or m.value is None:
         return m.status == "unavailable"
-    low, high = _CLEAN_AIR.get(quantity, (0.0, 0.0))
+    low, high = _CLEAN_AIR.get(quantity, _CLEAN_TOXIC_PPM)
     return low <= m.value <= high
 
 

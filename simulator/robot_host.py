@@ -141,6 +141,16 @@ def make_robot(
     return robot, transport, bus, will
 
 
+def clear_retained(transports: Sequence[MqttTransport], buses: Sequence[TrackedBus]) -> None:
+    """Leave nothing behind: clear every retained message ``buses`` published and wait
+    (bounded) until the broker has them, before the transports close."""
+    cleared = sum(b.clear_retained() for b in buses)
+    for t in transports:
+        if not t.flush(BARRIER_TIMEOUT_S):
+            log.warning("MQTT %s: retained messages may not all be cleared", t.client_id)
+    log.debug("drill: cleared %d retained messages", cleared)
+
+
 def wait_subscribed(transports: Sequence[MqttTransport]) -> None:
     for t in transports:
         if not t.wait_subscribed(barrier_timeout_s(len(transports))):
@@ -180,6 +190,7 @@ class HostSpec:
     epoch_s: float
     tag: str
     log_level: int = logging.WARNING
+    clear_retained: bool = True
 
 
 class RobotHost:
@@ -265,8 +276,11 @@ class RobotHost:
         return self.tracker.take_outbox()
 
     def finish(self, keys: Sequence[Key]) -> dict[str, Any]:
-        """Receive the controller's goodbye, disconnect; counts and the world's truth."""
+        """Receive the controller's goodbye, clear the robots' retained messages (when
+        the spec says so), disconnect; counts and the world's truth."""
         lost = self.sync(keys)
+        if self.spec.clear_retained:
+            clear_retained(self._transports, self._buses)
         self.close()
         return {
             "lost": lost,

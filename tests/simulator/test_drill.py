@@ -11,6 +11,7 @@ import json
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +191,38 @@ def test_timeout_fails_the_drill(broker: BrokerUnderTest) -> None:
     assert not result.passed
     assert any("did not end within 5 simulated s" in f for f in result.failures)
     assert result.sim_seconds == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_drill_leaves_no_retained_message_behind(
+    broker: BrokerUnderTest, transport_factory: Any, processes: int
+) -> None:
+    if broker.embedded is None and processes == 2:
+        pytest.skip("workers are checked on the embedded brokers")
+    scenario = unique(load_scenario(DEFAULT))
+    runner = DrillRunner(
+        scenario,
+        broker.host,
+        broker.port,
+        broker_label=broker.url,
+        mqtt=fast_settings(broker.url),
+        processes=processes,
+    )
+    assert runner.run().passed
+    left: list[Message] = []
+    got = threading.Event()
+
+    def sink(m: Message) -> None:
+        if m.payload:
+            left.append(m)
+            got.set()
+
+    probe = transport_factory("probe")
+    probe.subscribe(f"{scenario.interface}/#", sink, 1)
+    assert probe.wait_subscribed(5.0)
+    got.wait(0.5)  # retained messages come right after the SUBACK
+    if broker.kind == "amqtt":
+        # amqtt 0.12.1 now and then publishes the last will of a client that sent
+        # DISCONNECT (cf. Yakifo/amqtt#199): the controller's CONNECTIONBROKEN beat
+        left = [m for m in left if b'"CONNECTIONBROKEN"' not in m.payload]
+    assert left == [], [m.topic for m in left]
