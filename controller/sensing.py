@@ -7,7 +7,8 @@ The alarms raised and cleared come back as :class:`~missions.alarms.AlarmChange`
 controller to announce.
 
 Bad input never reaches a monitor: a message that cannot be decoded, from a robot not
-in the fleet, or older than ``stale_after_s`` on the controller's clock is refused whole
+in the fleet, or older (or further ahead) than ``stale_after_s`` on the controller's
+clock is refused whole
 (reason counted in the controller's ``messages_rejected``); a bad reading inside a good
 message is dropped on its own and counted per robot, logged once per robot and field.
 An LEL reading is judged with the O2 of the same message (a catalytic bead needs 10 %vol).
@@ -68,6 +69,12 @@ class SensorIntake:
                 message.topic,
                 REASON_STALE_READINGS,
                 f"{age:.1f} s old (limit {self.stale_after_s:g} s)",
+            )
+        if -age > self.stale_after_s:  # a robot clock far ahead would never go stale
+            return SensorsRefused(
+                message.topic,
+                REASON_STALE_READINGS,
+                f"{-age:.1f} s in the future (limit {self.stale_after_s:g} s)",
             )
         self._count_rejected(robot_key, msg)
         return self._feed(robot_key, msg, now_s)

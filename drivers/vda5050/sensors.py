@@ -55,6 +55,9 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
 is a broken message, not a measurement"""
 _TOXIC_RANGE = (-1000.0, 1e6)
 
+MAX_READINGS = 64
+"""a message carries one sample per channel: more than this is not a sensor message"""
+
 ReadingStatus = Literal["ok", "warmup", "over_range", "dropout", "fault", "unavailable"]
 STATUSES: tuple[str, ...] = ("ok", "warmup", "over_range", "dropout", "fault", "unavailable")
 
@@ -127,6 +130,8 @@ def decode_readings(payload: bytes, source: str) -> SensorReadings:
     raw = body.get("readings")
     if not isinstance(raw, list) or not raw:
         raise ProtocolError(source, "readings", "missing, empty or not a list")
+    if len(raw) > MAX_READINGS:
+        raise ProtocolError(source, "readings", f"{len(raw)} readings (at most {MAX_READINGS})")
     x, y = body.get("x"), body.get("y")
     kept: list[SensorReading] = []
     rejected: list[str] = []
@@ -181,6 +186,7 @@ def _reading(item: Any) -> tuple[SensorReading | None, str]:
 
 __all__ = [
     "CHANNEL_UNITS",
+    "MAX_READINGS",
     "SENSORS_QOS",
     "SENSORS_RETAIN",
     "SENSORS_TOPIC_NAME",

@@ -90,19 +90,20 @@ def test_bad_stale_and_foreign_input_is_refused_and_counted() -> None:
     h = harness(sensors_stale_after_s=10.0)
     h.bus.publish(f"{IFACE}/v2/{MAKER}/R1/sensors", b"{oops")
     send(h, "R1", [h2s(50.0)], age_s=60.0)  # a minute old: stale
+    send(h, "R1", [h2s(50.0)], age_s=-3600.0)  # an hour ahead: never stale, refused too
     send(h, "X9", [h2s(50.0)])  # not in the fleet
     send(h, "R2", [h2s(50.0), {"channel": "H2S", "value": 50.0}])  # second: no unit
     h.tick(1.0)
     rejected = h.controller.messages_rejected
     assert rejected["bad sensor message"] == 1
-    assert rejected["stale sensor message"] == 1
+    assert rejected["stale sensor message"] == 2
     assert rejected["sensors of an unknown robot"] == 1
     # only R2's good reading reached the alarms; R1's bad and stale input raised nothing
     assert [d.split(" raised")[0] for _s, d in alarms(h)] == ["H2S LOW", "H2S HIGH"]
     assert {s for s, _d in alarms(h)} == {"acme/R2"}
     assert h.controller.sensor_readings_rejected() == {"acme/R2": 1}
     protocol = [e for e in h.events if e.kind == "protocol"]
-    assert len(protocol) == 3
+    assert len(protocol) == 4
 
 
 def test_without_a_preset_the_stream_is_not_even_subscribed() -> None:

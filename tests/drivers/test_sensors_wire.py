@@ -52,6 +52,7 @@ def test_round_trip() -> None:
         (json.dumps({**HEADER, "headerId": -1, "readings": [{}]}).encode(), "headerId"),
         (json.dumps({**HEADER, "timestamp": "", "readings": [{}]}).encode(), "timestamp"),
         (json.dumps({**HEADER, "readings": []}).encode(), "readings"),
+        (json.dumps({**HEADER, "readings": [{}] * 65}).encode(), "readings"),
         (
             json.dumps(
                 {k: v for k, v in HEADER.items() if k != "serialNumber"} | {"readings": [1]}
