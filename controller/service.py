@@ -282,6 +282,16 @@ class Controller:
         with self._lock:
             return self._sensing.active() if self._sensing is not None else {}
 
+    def exposure_peaks(self) -> dict[str, dict[str, float]]:
+        """robot key -> channel -> highest reading its sensor stream brought so far."""
+        with self._lock:
+            if self._sensing is None:
+                return {}
+            out: dict[str, dict[str, float]] = {}
+            for (robot, channel), m in sorted(self._sensing.monitors.items()):
+                out.setdefault(robot, {})[channel] = m.exposure.peak
+            return out
+
     def sensor_readings_rejected(self) -> dict[str, int]:
         """robot key -> readings dropped from its otherwise good sensors messages."""
         with self._lock:

@@ -117,6 +117,10 @@ class DrillResult:
     """ground truth of the drill's hazards (:meth:`HazardWorld.ground_truth`)"""
     faults: list[dict[str, Any]] = field(default_factory=list)
     """what became of each scenario fault (:attr:`FaultInjector.records`)"""
+    exposure: dict[str, dict[str, float]] = field(default_factory=dict)
+    """robot serial -> channel -> highest reading of its sensor stream"""
+    ratings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """robot serial -> its exposure rating from the scenario (rated robots only)"""
 
     def summary(self) -> dict[str, Any]:
         """The stable ``summary.json`` format (documented in docs/drills.md)."""
@@ -163,6 +167,8 @@ class DrillResult:
             "messages": {"lost": self.messages_lost, "rejected": self.messages_rejected},
             "hazards": list(self.hazards),
             "faults": [dict(f) for f in self.faults],
+            "exposure": {serial: dict(peaks) for serial, peaks in self.exposure.items()},
+            "ratings": {serial: dict(r) for serial, r in self.ratings.items()},
         }
 
 
@@ -545,4 +551,12 @@ class DrillRunner:
             messages_rejected=rejected,
             hazards=self.world.ground_truth() if self.world is not None else [],
             faults=[dict(r) for r in self.faults.records] if self.faults is not None else [],
+            exposure={
+                key.split("/", 1)[1]: peaks for key, peaks in controller.exposure_peaks().items()
+            },
+            ratings={
+                r.serial: r.rating.model_dump(exclude_none=True)
+                for r in sc.robots
+                if r.rating is not None
+            },
         )

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 NEEDS_DETECTION = "needs hazard detection (issue 5)"
 NO_HAZARDS = "no hazard ground truth in this drill's summary"
-NEEDS_RATINGS = "needs each robot's exposure rating (not in the scenario yet)"
+NEEDS_RATINGS = "no robot has an exposure rating in the scenario (robots.N.rating)"
 NEEDS_GAS_SERIES = (
     "needs the gas field along the trajectory over time (the summary has only the "
     "releases, not the concentrations)"
@@ -276,6 +276,45 @@ def _first_alert(sources: Sequence[Mapping[str, Any]], recorder: DrillRecorder) 
     return kpi
 
 
+def _exposure_vs_rating(
+    summary: Mapping[str, Any], max_dose_rate: Mapping[str, Any], dose: Mapping[str, Any]
+) -> dict[str, Any]:
+    """How many rated robots met more than they are rated for, and per robot each rated
+    quantity's peak against its rating.  Peaks of gas channels come from the robot's sensor
+    stream as the controller received it (``summary["exposure"]``); dose rate and dose
+    from the ground-truth radiation along its trajectory."""
+    ratings = summary.get("ratings") or {}
+    if not isinstance(ratings, Mapping) or not ratings:
+        return _absent(NEEDS_RATINGS)
+    exposure = summary.get("exposure") or {}
+    rate_per = max_dose_rate.get("per_robot", {})
+    dose_per = dose.get("per_robot", {})
+    per_robot: dict[str, dict[str, Any]] = {}
+    exceeded: list[str] = []
+    for serial, rating in sorted(ratings.items()):
+        checks: dict[str, Any] = {}
+        seen = exposure.get(serial, {}) if isinstance(exposure, Mapping) else {}
+        for channel, limit in sorted(dict(rating.get("max_readings", {})).items()):
+            checks[channel] = _check(seen.get(channel), float(limit))
+        if "dose_rate_usv_h" in rating:
+            checks["dose_rate_usv_h"] = _check(rate_per.get(serial), rating["dose_rate_usv_h"])
+        if "dose_usv" in rating:
+            checks["dose_usv"] = _check(dose_per.get(serial), rating["dose_usv"])
+        per_robot[serial] = checks
+        if any(c["exceeded"] for c in checks.values()):
+            exceeded.append(serial)
+    kpi = _kpi(len(exceeded), "robots", "rated robots that met more than their rating")
+    kpi["exceeded"] = exceeded
+    kpi["per_robot"] = per_robot
+    return kpi
+
+
+def _check(peak: Any, limit: float) -> dict[str, Any]:
+    """``peak`` None: never measured (no reading, or no radiation source): not exceeded."""
+    value = float(peak) if isinstance(peak, int | float) else None
+    return {"peak": value, "rating": limit, "exceeded": value is not None and value > limit}
+
+
 def kpis(result_summary: Mapping[str, Any], recorder: DrillRecorder) -> dict[str, Any]:
     """The drill's KPIs, for ``summary.json["kpis"]`` and the report's KPI table."""
     missions = result_summary.get("missions", [])
@@ -315,7 +354,7 @@ def kpis(result_summary: Mapping[str, Any], recorder: DrillRecorder) -> dict[str
         "source_localization_error_m": _absent(detection_note, "m"),
         "alarms_true": _absent(detection_note, "alarms"),
         "alarms_false": _absent(detection_note, "alarms"),
-        "exposure_vs_rating": _absent(NEEDS_RATINGS if sources else NO_HAZARDS),
+        "exposure_vs_rating": _exposure_vs_rating(result_summary, max_dose_rate, dose),
         "max_dose_rate_usv_h": max_dose_rate,
         "dose_usv": dose,
         "max_gas_concentration": _absent(NEEDS_GAS_SERIES if sources else NO_HAZARDS),

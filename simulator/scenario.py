@@ -30,6 +30,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ExposureRating(_Strict):
+    """What a robot is built to work in (its datasheet); the drill's KPI
+    ``exposure_vs_rating`` compares what it met with this."""
+
+    dose_rate_usv_h: float | None = Field(default=None, gt=0)
+    """highest dose rate its electronics are rated for"""
+    dose_usv: float | None = Field(default=None, gt=0)
+    """total dose it may take in one drill"""
+    max_readings: dict[str, float] = Field(default_factory=dict)
+    """sensor-stream channel -> highest reading it is rated to work in (e.g. ``LEL: 10``
+    for a robot without an ATEX rating, ``Cl2: 5`` for unprotected electronics)"""
+
+
 class RobotEntry(_Strict):
     serial: str = Field(min_length=1, pattern=SERIAL_PATTERN)
     manufacturer: str = Field(default="hazfleet-sim", min_length=1, pattern=SERIAL_PATTERN)
@@ -40,6 +53,8 @@ class RobotEntry(_Strict):
     version: str = Field(default="2.1.0", pattern=r"^2\.[01]\.\d+$")
     actions: list[str] | None = None
     """action types it can do; None gives the simulator's full default set"""
+    rating: ExposureRating | None = None
+    """what it is built to withstand; None: no rating (the KPI skips it)"""
 
 
 class ScheduledMission(MissionSpec):

@@ -186,8 +186,14 @@ def test_chemical_spill_sampled_from_upwind_and_the_plume_read_downwind(
     # the downwind robot's detector stream raised the controller's NH3 alarms
     alarms = [(e.subject, e.detail) for e in recorder.events if e.kind == "alarm"]
     assert ("hazfleet-sim/sim-02", "NH3 LOW raised") in [(s, d.split(":")[0]) for s, d in alarms]
-    first = kpis(result.summary(), recorder)["time_to_first_alert_s"]
+    k = kpis(result.summary(), recorder)
+    first = k["time_to_first_alert_s"]
     assert first["value"] is not None and 0 < first["value"] < result.sim_seconds
+    # both robots are rated for 100 ppm NH3; the downwind one met ~50, none exceeded it
+    rated = k["exposure_vs_rating"]
+    assert rated["value"] == 0 and rated["exceeded"] == []
+    downwind = rated["per_robot"]["sim-02"]["NH3"]
+    assert 25.0 < downwind["peak"] < 100.0 and downwind["rating"] == 100.0
     pool = next(h for h in result.hazards if h["id"] == "nh3-pool")
     assert pool["kind"] == "spill"
     # ~1.1 g/s for the drill's ~100 s: evaporating, far from dry

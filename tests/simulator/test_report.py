@@ -241,6 +241,24 @@ def test_time_to_first_alert_comes_from_the_controllers_alarm_events() -> None:
     assert no_hazards["value"] is None  # nothing to measure from
 
 
+def test_exposure_against_each_robots_rating() -> None:
+    cs137 = {"kind": "radiation_source", "nuclide": "Cs-137", "activity_gbq": 50.0}
+    summary = synthetic_summary(hazards=[cs137 | {"x_m": 10.0, "y_m": 0.0, "start_s": 0.0}])
+    assert kpis(summary, synthetic_recorder())["exposure_vs_rating"]["value"] is None
+    summary["exposure"] = {"r1": {"H2S": 120.0, "LEL": 4.0}, "r2": {"H2S": 3.0}}
+    summary["ratings"] = {
+        "r1": {"max_readings": {"H2S": 100.0, "LEL": 10.0}, "dose_rate_usv_h": 1e6},
+        "r2": {"max_readings": {"H2S": 100.0, "Cl2": 5.0}, "dose_usv": 1e-9},
+    }
+    k = kpis(summary, synthetic_recorder())["exposure_vs_rating"]
+    assert k["exceeded"] == ["r1", "r2"] and k["value"] == 2
+    r1, r2 = k["per_robot"]["r1"], k["per_robot"]["r2"]
+    assert r1["H2S"] == {"peak": 120.0, "rating": 100.0, "exceeded": True}
+    assert r1["LEL"]["exceeded"] is False and r1["dose_rate_usv_h"]["exceeded"] is False
+    assert r2["Cl2"] == {"peak": None, "rating": 5.0, "exceeded": False}  # never read
+    assert r2["dose_usv"]["exceeded"] is True  # it sat 10 m from 50 GBq of Cs-137
+
+
 def test_closest_approach_counts_only_after_the_hazard_onset() -> None:
     # r1 passes (10, 0) at t = 10 s and reaches (10, 20) at t = 30 s; r2 sits at the dock
     early = {"kind": "radiation", "x_m": 10.0, "y_m": 0.0, "onset_s": 0.0}
