@@ -64,6 +64,24 @@ LEL_CORRECTION_FACTORS: dict[tuple[str, str], float] = {
 (hazards.md §1.2)"""
 
 
+CHANNEL_UNITS: dict[str, str] = {
+    "O2": "%vol",
+    "LEL": "%LEL",
+    "CH4": "%vol",
+    "H2S": "ppm",
+    "CO": "ppm",
+    "NH3": "ppm",
+    "Cl2": "ppm",
+    "SO2": "ppm",
+    "NO2": "ppm",
+    "temperature": "°C",
+    "doseRate": "µSv/h",
+    "windSpeed": "m/s",
+    "windDirection": "deg",
+}
+"""every channel a robot's sensor stream carries, with the only unit accepted for it"""
+
+
 class AlarmKind(StrEnum):
     LOW = "LOW"
     HIGH = "HIGH"
@@ -115,6 +133,19 @@ class AlarmPreset(_Strict):
     )
     stuck_after_s: float = Field(default=STUCK_AFTER_S, gt=0)
     channels: dict[str, ChannelSetPoints] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_channels(self) -> AlarmPreset:
+        for name, sp in self.channels.items():
+            if name not in CHANNEL_UNITS:
+                known = ", ".join(CHANNEL_UNITS)
+                raise ValueError(f"channels.{name}: unknown channel (known: {known})")
+            if sp.unit != CHANNEL_UNITS[name]:
+                raise ValueError(
+                    f"channels.{name}.unit: {name} is read in {CHANNEL_UNITS[name]!r}, "
+                    f"not {sp.unit!r}"
+                )
+        return self
 
 
 @dataclass(frozen=True)
@@ -266,6 +297,7 @@ def lel_factor(sample_gas: str, calibration_gas: str = "methane") -> float:
 
 
 __all__ = [
+    "CHANNEL_UNITS",
     "LEL_CORRECTION_FACTORS",
     "LEL_MIN_O2_PERCENT",
     "AlarmChange",

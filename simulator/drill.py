@@ -238,7 +238,6 @@ class DrillRunner:
         """the drill's hazard physics; None when the scenario has no world nor hazards
         or when the robots run in worker processes (each steps its own copy)"""
         self._hosts: list[HostProcess] = []
-        self._host_lost = 0
         self._host_lost_by: dict[int, int] = {}
         """messages each worker counted as lost (cumulative, by worker)"""
         self._ground_truth: list[dict[str, Any]] | None = None
@@ -341,7 +340,7 @@ class DrillRunner:
             )
         finally:
             self._shutdown(controller, robots)
-        result.messages_lost = self.tracker.lost + self._host_lost
+        result.messages_lost = self.tracker.lost + sum(self._host_lost_by.values())
         if self._ground_truth is not None:
             result.hazards = self._ground_truth
         result.wall_seconds = time.monotonic() - wall0
@@ -495,7 +494,6 @@ class DrillRunner:
         except Exception:
             log.exception("drill: shutdown failed")
         finally:
-            self._host_lost = sum(self._host_lost_by.values())
             self._close_all()
 
     def _close_all(self) -> None:

@@ -374,14 +374,16 @@ class SimRobot:
         """The detector's readings on the sensors topic (docs/protocol.md): every
         ``sensors_interval_s`` while any is away from clean air, else every
         ``sensors_idle_interval_s``."""
-        if self._sensors_interval_s is None:
-            return
+        last = self._last_sensors_s
+        if self._sensors_interval_s is None or (
+            last is not None and now - last < self._sensors_interval_s - _EPS_S
+        ):
+            return  # not due at any rate: skip reading the detector
         readings = self._instruments.stream(dose_window_s=_DOSE_WINDOW_S)
         if not readings:
             return
         quiet = all(_clean(q, m) for q, m in readings)
         every = self._sensors_idle_interval_s if quiet else self._sensors_interval_s
-        last = self._last_sensors_s
         if last is not None and now - last < every - _EPS_S:
             return
         self._last_sensors_s = now

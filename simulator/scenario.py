@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from drivers.config_file import load_model
+from missions.alarms import CHANNEL_UNITS
 from missions.fleet import SERIAL_PATTERN
 from missions.mission import MissionOutcome, MissionSpec
 from missions.site import SiteMap
@@ -41,6 +42,14 @@ class ExposureRating(_Strict):
     max_readings: dict[str, float] = Field(default_factory=dict)
     """sensor-stream channel -> highest reading it is rated to work in (e.g. ``LEL: 10``
     for a robot without an ATEX rating, ``Cl2: 5`` for unprotected electronics)"""
+
+    @field_validator("max_readings")
+    @classmethod
+    def _known_channels(cls, readings: dict[str, float]) -> dict[str, float]:
+        for name in readings:
+            if name not in CHANNEL_UNITS:  # a typo would never be checked
+                raise ValueError(f"{name}: unknown channel (known: {', '.join(CHANNEL_UNITS)})")
+        return readings
 
 
 class RobotEntry(_Strict):

@@ -20,27 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from drivers.errors import ProtocolError
+from missions.alarms import CHANNEL_UNITS
 
 SENSORS_TOPIC_NAME = "sensors"
 SENSORS_QOS = 0
 SENSORS_RETAIN = False
 
-CHANNEL_UNITS: dict[str, str] = {
-    "O2": "%vol",
-    "LEL": "%LEL",
-    "CH4": "%vol",
-    "H2S": "ppm",
-    "CO": "ppm",
-    "NH3": "ppm",
-    "Cl2": "ppm",
-    "SO2": "ppm",
-    "NO2": "ppm",
-    "temperature": "°C",
-    "doseRate": "µSv/h",
-    "windSpeed": "m/s",
-    "windDirection": "deg",
-}
-"""every channel the topic carries, with the only unit accepted for it"""
 
 PLAUSIBLE: dict[str, tuple[float, float]] = {
     "O2": (0.0, 100.0),

@@ -70,6 +70,23 @@ def test_a_bad_preset_is_named_with_its_field(tmp_path: Path) -> None:
     assert info.value.field.startswith("channels.H2S") and "below high" in info.value.problem
 
 
+@pytest.mark.parametrize(
+    ("channel", "field", "words"),
+    [
+        ("H2Z: {unit: ppm, low: 1, high: 2}", "channels.H2Z", "unknown channel"),
+        ("H2S: {unit: mg/m3, low: 1, high: 2}", "channels.H2S.unit", "read in 'ppm'"),
+    ],
+)
+def test_a_preset_channel_must_be_one_the_stream_carries(
+    tmp_path: Path, channel: str, field: str, words: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\nsource: somewhere, example.org/page\nchannels:\n  {channel}\n")
+    with pytest.raises(ConfigError) as info:
+        load_model(path, AlarmPreset)
+    assert info.value.field == field and words in info.value.problem
+
+
 def test_toxic_low_then_high_then_non_latching_low_clears() -> None:
     m = monitor("H2S")
     assert m.feed(0.0, 2.0) == []

@@ -201,3 +201,14 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     assert_names(config_error(path), path, "", "not found")
+
+
+def test_a_rating_for_an_unknown_channel_is_named(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "config" / "drills" / "chemical-spill.yaml").read_text())
+    data["robots"][1]["rating"] = {"max_readings": {"NH4": 100}}
+    path = tmp_path / "drill.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert info.value.field == "robots.1.rating.max_readings.NH4"
+    assert "unknown channel" in info.value.problem
