@@ -20,8 +20,10 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -138,8 +140,59 @@ class UserRow(Base):
     created_at: Mapped[datetime]
 
 
+class AlertRow(Base):
+    """One alert (``controller.alerts.Alert``); its readings as a JSON list.
+
+    ``severity_rank`` (info 0 … critical 3) is kept next to the name so that "severity at
+    least" is a comparison in SQL."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    key: Mapped[str] = mapped_column(String, index=True)
+    severity: Mapped[str] = mapped_column(String)
+    severity_rank: Mapped[int] = mapped_column(Integer, index=True)
+    hazard: Mapped[str] = mapped_column(String, index=True)
+    title: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    x_m: Mapped[float | None] = mapped_column(Float)
+    y_m: Mapped[float | None] = mapped_column(Float)
+    map_id: Mapped[str | None] = mapped_column(String)
+    robot: Mapped[str | None] = mapped_column(String, index=True)
+    mission: Mapped[str | None] = mapped_column(String)
+    readings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    raised_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+    occurrences: Mapped[int] = mapped_column(Integer)
+    peak: Mapped[float | None] = mapped_column(Float)
+    acknowledged_by: Mapped[str | None] = mapped_column(String)
+    acknowledged_at: Mapped[datetime | None]
+    ack_note: Mapped[str] = mapped_column(Text)
+
+
+class AlertImageRow(Base):
+    """The image crop of an alert's evidence: JPEG bytes and the box it was cut from (px).
+    A table of its own so that listing alerts does not drag images along."""
+
+    __tablename__ = "alert_images"
+
+    alert_id: Mapped[str] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    bbox_x: Mapped[int] = mapped_column(Integer)
+    bbox_y: Mapped[int] = mapped_column(Integer)
+    bbox_w: Mapped[int] = mapped_column(Integer)
+    bbox_h: Mapped[int] = mapped_column(Integer)
+
+
 __all__ = [
     "NAMING_CONVENTION",
+    "AlertImageRow",
+    "AlertRow",
     "Base",
     "MissionRow",
     "ReleaseRow",

@@ -1,4 +1,4 @@
-"""The mission store: every mission, its history, schedule releases and API users.
+"""The mission store: every mission, its history, schedule releases, API users and alerts.
 
 Nothing a safety officer submits may be lost, so every write is one database transaction
 that either happens completely or not at all, and concurrent writers are serialised by the
@@ -19,6 +19,12 @@ transactions use ``BEGIN IMMEDIATE`` so that a writer waits for the lock up fron
 than failing on upgrade.  A ``sqlite://`` in-memory database is one shared connection with
 calls serialised in-process: for tests only.
 
+Alerts (:mod:`controller.alerts`): the store is an :class:`~controller.alerts.AlertSink`.
+An alert and its image crop are written in one transaction; an acknowledgement is one
+``UPDATE alerts ... WHERE id = :id AND acknowledged_at IS NULL``, so of two operators
+acknowledging at once exactly one succeeds and the other gets
+:class:`~controller.alerts.AlertAlreadyAcknowledged`.
+
 Errors: database failures become :class:`StoreError` raised ``from`` the original; a
 missing mission is a :class:`MissionError` ("no mission X"); a transition that finds the
 mission in another state or version is a :class:`LifecycleError`.  Contract violations by
@@ -31,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -42,14 +49,33 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event, select, text, update
+from sqlalchemy import Connection, Engine, and_, create_engine, event, or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
-from controller.store.models import MissionRow, ReleaseRow, TransitionRow, UserRow
+from controller.alerts import (
+    LATCHING,
+    Alert,
+    AlertAlreadyAcknowledged,
+    AlertNotFound,
+    AlertQuery,
+    Hazard,
+    ImageCrop,
+    Location,
+    Reading,
+    Severity,
+)
+from controller.store.models import (
+    AlertImageRow,
+    AlertRow,
+    MissionRow,
+    ReleaseRow,
+    TransitionRow,
+    UserRow,
+)
 from controller.store.records import (
     RELEASE_STATUSES,
     MissionRecord,
@@ -415,6 +441,121 @@ class Store:
                 return None
             return UserRecord(row.name, row.role, row.token_hash, row.created_at)
 
+    # -------------------------------------------------------------------------- alerts
+
+    def save_alert(self, alert: Alert) -> None:
+        """Insert the alert or replace every field of it, image crop included, in one
+        transaction."""
+        for name in ("raised_at", "last_seen_at", "cleared_at", "acknowledged_at"):
+            value = getattr(alert, name)
+            if value is not None:
+                _require_aware(value, f"alert.{name}")
+        fields = _alert_fields(alert)
+        with self._session(f"save alert {alert.id}", write=True) as s:
+            row = s.get(AlertRow, alert.id)
+            if row is None:
+                s.add(AlertRow(id=alert.id, **fields))
+                s.flush()  # the alert first: the image refers to it
+            else:
+                for name, value in fields.items():
+                    setattr(row, name, value)
+            image = s.get(AlertImageRow, alert.id)
+            if alert.image is None:
+                if image is not None:
+                    s.delete(image)
+            else:
+                x, y, w, h = alert.image.bbox
+                if image is None:
+                    s.add(
+                        AlertImageRow(
+                            alert_id=alert.id,
+                            jpeg=alert.image.jpeg,
+                            bbox_x=x,
+                            bbox_y=y,
+                            bbox_w=w,
+                            bbox_h=h,
+                        )
+                    )
+                else:
+                    image.jpeg = alert.image.jpeg
+                    image.bbox_x, image.bbox_y, image.bbox_w, image.bbox_h = x, y, w, h
+            s.flush()
+        log.debug("alert %s saved (%s, %s)", alert.id, alert.severity, alert.title)
+
+    def get_alert(self, alert_id: str) -> Alert | None:
+        """The alert with its evidence, or None."""
+        with self._session(f"read alert {alert_id}") as s:
+            row = s.get(AlertRow, alert_id)
+            if row is None:
+                return None
+            return _alert(row, s.get(AlertImageRow, alert_id))
+
+    def list_alerts(self, query: AlertQuery | None = None) -> list[Alert]:
+        """Alerts matching every filter of ``query``, newest first (``raised_at``, id)."""
+        query = query if query is not None else AlertQuery()
+        if query.limit < 0 or query.offset < 0:
+            raise ValueError(f"limit and offset must be >= 0 (got {query.limit}, {query.offset})")
+        statement = select(AlertRow)
+        if query.open:
+            latching = min(s.rank for s in LATCHING)
+            statement = statement.where(
+                or_(
+                    AlertRow.cleared_at.is_(None),
+                    and_(AlertRow.severity_rank >= latching, AlertRow.acknowledged_at.is_(None)),
+                )
+            )
+        if query.unacknowledged:
+            statement = statement.where(AlertRow.acknowledged_at.is_(None))
+        if query.min_severity is not None:
+            statement = statement.where(AlertRow.severity_rank >= query.min_severity.rank)
+        if query.robot is not None:
+            statement = statement.where(AlertRow.robot == query.robot)
+        if query.hazard is not None:
+            statement = statement.where(AlertRow.hazard == str(query.hazard))
+        if query.since is not None:
+            _require_aware(query.since, "since")
+            statement = statement.where(AlertRow.raised_at >= query.since)
+        statement = (
+            statement.order_by(AlertRow.raised_at.desc(), AlertRow.id.desc())
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        with self._session("list alerts") as s:
+            rows: Sequence[AlertRow] = s.scalars(statement).all()
+            images: dict[str, AlertImageRow] = {}
+            ids = [r.id for r in rows]
+            for start in range(0, len(ids), _HISTORY_CHUNK):
+                chunk = ids[start : start + _HISTORY_CHUNK]
+                for image in s.scalars(
+                    select(AlertImageRow).where(AlertImageRow.alert_id.in_(chunk))
+                ):
+                    images[image.alert_id] = image
+            return [_alert(r, images.get(r.id)) for r in rows]
+
+    def acknowledge_alert(self, alert_id: str, who: str, at: datetime, note: str = "") -> Alert:
+        """Record who acknowledged the alert, when and why, unless someone did before.
+
+        Raises :class:`AlertNotFound` or :class:`AlertAlreadyAcknowledged`.
+        """
+        _require_aware(at, "at")
+        statement = (
+            update(AlertRow)
+            .where(AlertRow.id == alert_id, AlertRow.acknowledged_at.is_(None))
+            .values(acknowledged_by=who, acknowledged_at=at, ack_note=note)
+            .returning(AlertRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        with self._session(f"acknowledge alert {alert_id}", write=True) as s:
+            done = s.execute(statement).scalar_one_or_none()
+            row = s.get(AlertRow, alert_id, populate_existing=True)
+            if row is None:
+                raise AlertNotFound(alert_id)
+            alert = _alert(row, s.get(AlertImageRow, alert_id))
+            if done is None:
+                raise AlertAlreadyAcknowledged(alert)
+        log.info("alert %s acknowledged by %s", alert_id, who)
+        return alert
+
     # ------------------------------------------------------------------------- helpers
 
     @contextlib.contextmanager
@@ -595,6 +736,90 @@ def _mission_record(row: MissionRow, history: list[TransitionRecord]) -> Mission
         order_id=row.order_id,
         outcome_reason=row.outcome_reason,
         history=history,
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
+def _alert_fields(a: Alert) -> dict[str, Any]:
+    """Every column of an alert's row but its id."""
+    return {
+        "key": a.key,
+        "severity": a.severity.value,
+        "severity_rank": a.severity.rank,
+        "hazard": a.hazard.value,
+        "title": a.title,
+        "value": _finite(a.value),
+        "unit": a.unit,
+        "threshold": _finite(a.threshold),
+        "x_m": None if a.location is None else _finite(a.location.x_m),
+        "y_m": None if a.location is None else _finite(a.location.y_m),
+        "map_id": None if a.location is None else a.location.map_id,
+        "robot": a.robot,
+        "mission": a.mission,
+        # JSON has no NaN (PostgreSQL refuses it): a reading that is not a number is None
+        "readings": [
+            {
+                "at": r.at.isoformat(),
+                "channel": r.channel,
+                "value": _finite(r.value),
+                "unit": r.unit,
+                "status": r.status,
+            }
+            for r in a.readings
+        ],
+        "raised_at": a.raised_at,
+        "last_seen_at": a.last_seen_at,
+        "cleared_at": a.cleared_at,
+        "occurrences": a.occurrences,
+        "peak": _finite(a.peak),
+        "acknowledged_by": a.acknowledged_by,
+        "acknowledged_at": a.acknowledged_at,
+        "ack_note": a.ack_note,
+    }
+
+
+def _alert(row: AlertRow, image: AlertImageRow | None) -> Alert:
+    location = (
+        Location(row.x_m, row.y_m, row.map_id)
+        if row.x_m is not None and row.y_m is not None
+        else None
+    )
+    return Alert(
+        id=row.id,
+        key=row.key,
+        severity=Severity.parse(row.severity),
+        hazard=Hazard.parse(row.hazard),
+        title=row.title,
+        raised_at=row.raised_at,
+        last_seen_at=row.last_seen_at,
+        value=row.value,
+        unit=row.unit,
+        threshold=row.threshold,
+        location=location,
+        robot=row.robot,
+        mission=row.mission,
+        readings=tuple(
+            Reading(
+                datetime.fromisoformat(r["at"]),
+                r["channel"],
+                r["value"],
+                r["unit"],
+                r.get("status", "ok"),
+            )
+            for r in row.readings
+        ),
+        image=None
+        if image is None
+        else ImageCrop(image.jpeg, (image.bbox_x, image.bbox_y, image.bbox_w, image.bbox_h)),
+        cleared_at=row.cleared_at,
+        occurrences=row.occurrences,
+        peak=row.peak,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        ack_note=row.ack_note,
     )
 
 

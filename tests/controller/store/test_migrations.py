@@ -21,15 +21,16 @@ def test_migrate_builds_the_schema_from_an_empty_database(store_url: str) -> Non
     with Store(store_url) as store:
         assert store.revision() is None
         store.migrate()
-        assert store.revision() == store.head_revision() == "0001"
+        assert store.revision() == store.head_revision() == "0002"
         store.migrate()  # again: a no-op
-        assert store.revision() == "0001"
+        assert store.revision() == "0002"
 
     engine = create_engine(store_url)
     try:
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
             assert {"missions", "mission_transitions", "mission_releases", "users"} <= tables
+            assert {"alerts", "alert_images"} <= tables
             # The hand-written migration and the ORM models describe the same schema.
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
