@@ -8,6 +8,12 @@ periodic work for the current clock time and publishes (see ``docs/architecture.
 Public methods take an internal lock, so a REST API thread may call ``submit``/``cancel``
 /``missions()`` while another thread steps the controller.  Instant actions requested by
 those calls are sent by the next ``step()``.
+
+Alerts (:mod:`controller.alerts`, docs/alerts.md): gas alarms of the sensor stream become
+alerts, and any detector may raise and clear its own with :meth:`Controller.raise_alert`
+/ :meth:`Controller.clear_alert`.  They are kept by the alert sink given (the store in
+``hazfleet serve``; in memory otherwise), which is read again on construction so that an
+alert still open survives a restart of the controller.
 """
 
 from __future__ import annotations
@@ -15,9 +21,26 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from controller.alerts import (
+    Alert,
+    AlertAlreadyAcknowledged,
+    AlertBook,
+    AlertChange,
+    AlertQuery,
+    AlertSink,
+    ChangeKind,
+    GasAlerts,
+    Hazard,
+    ImageCrop,
+    InMemoryAlertSink,
+    Location,
+    Reading,
+    Severity,
+)
 from controller.dispatcher import Dispatcher, MissionStatus
 from controller.events import ControllerEvent, EventEmitter, EventListener
 from controller.heartbeat import Heartbeat, controller_will
@@ -30,15 +53,15 @@ from controller.registry import (
 )
 from controller.sensing import SensorIntake, SensorsRefused
 from drivers.bus import Bus, Inbox, Message
-from drivers.errors import MissionError, ProtocolError
+from drivers.errors import HazfleetError, MissionError, ProtocolError
 from drivers.vda5050.codec import Envelope, encode, format_timestamp
 from drivers.vda5050.messages import State, VdaMessage
-from drivers.vda5050.sensors import SENSORS_QOS, SENSORS_TOPIC_NAME
+from drivers.vda5050.sensors import SENSORS_QOS, SENSORS_TOPIC_NAME, decode_readings
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.alarms import AlarmChange, AlarmKind, AlarmPreset
 from missions.clock import Clock
 from missions.fleet import RobotRef
-from missions.mission import MissionSpec
+from missions.mission import MissionOutcome, MissionSpec
 from missions.site import SiteMap
 
 log = logging.getLogger(__name__)
@@ -54,6 +77,9 @@ __all__ = [
 ]
 
 REASON_INTERNAL = "internal error"
+
+AlertListener = Callable[[AlertChange], None]
+"""told of every alert change (new, updated, cleared, acknowledged); must be cheap"""
 
 
 @dataclass(frozen=True)
@@ -124,6 +150,8 @@ class Controller:
         settings: ControllerSettings = ControllerSettings(),
         *,
         on_event: EventListener | None = None,
+        alerts: AlertSink | None = None,
+        on_alert: AlertListener | None = None,
     ) -> None:
         self._bus = bus
         self._clock = clock
@@ -151,6 +179,17 @@ class Controller:
         )
         self._sensing = (
             SensorIntake(settings.alarm_preset, settings.sensors_stale_after_s)
+            if settings.alarm_preset is not None
+            else None
+        )
+        self._alert_sink: AlertSink = alerts if alerts is not None else InMemoryAlertSink()
+        self._alert_book = AlertBook()
+        self._alert_book.restore(self._alert_sink.list_alerts(AlertQuery(open=True, limit=100_000)))
+        self._alerts_unsaved: dict[str, Alert] = {}
+        """alerts the sink failed to save: retried every step"""
+        self._on_alert = on_alert
+        self._gas_alerts = (
+            GasAlerts(settings.alarm_preset, self._alert_book)
             if settings.alarm_preset is not None
             else None
         )
@@ -202,6 +241,8 @@ class Controller:
                 self._events.emit("robot", change.robot.key, change.new)
             self._dispatcher.tick(now_s)
             self._heartbeat.tick()
+            if self._alerts_unsaved:
+                self._save_alerts(list(self._alerts_unsaved.values()))
 
     def shutdown(self) -> None:
         """Heartbeat OFFLINE (robots pause themselves); stop stepping."""
@@ -273,6 +314,137 @@ class Controller:
         assert robot is not None
         for change in got:
             self._events.emit("alarm", robot.key, _alarm_text(change))
+        if self._gas_alerts is not None:
+            # decoded a second time: SensorIntake keeps neither the position nor readings
+            msg = decode_readings(message.payload, message.topic)
+            self._announce_alerts(
+                self._gas_alerts.feed(
+                    robot.key, msg, now_s, self._now(), lambda: self._active_mission(robot.key)
+                )
+            )
+
+    # ----------------------------------------------------------------------- alerts
+
+    def raise_alert(
+        self,
+        key: str,
+        *,
+        severity: Severity | str,
+        hazard: Hazard | str,
+        title: str = "",
+        value: float | None = None,
+        unit: str = "",
+        threshold: float | None = None,
+        robot: str | None = None,
+        mission: str | None = None,
+        location: Location | None = None,
+        readings: Sequence[Reading] = (),
+        image: ImageCrop | None = None,
+    ) -> Alert:
+        """A detector reports that condition ``key`` holds now (call again while it
+        persists: one alert per episode, docs/alerts.md).  ``robot`` is a robot key
+        ``manufacturer/serial``; ``mission`` defaults to that robot's active mission.
+        An unknown ``severity`` counts as critical.  Returns the alert as it is now."""
+        with self._lock:
+            if mission is None and robot is not None and self._alert_book.get(key) is None:
+                mission = self._active_mission(robot)
+            change = self._alert_book.raise_(
+                key,
+                severity=severity,
+                hazard=hazard,
+                at=self._now(),
+                title=title,
+                value=value,
+                unit=unit,
+                threshold=threshold,
+                location=location,
+                robot=robot,
+                mission=mission,
+                readings=readings,
+                image=image,
+            )
+            self._announce_alerts([change] if change is not None else [])
+            alert = self._alert_book.get(key)
+            assert alert is not None  # just raised
+            return alert
+
+    def clear_alert(self, key: str, *, readings: Sequence[Reading] = ()) -> Alert | None:
+        """Condition ``key`` no longer holds; its alert (None if it had no active one)."""
+        with self._lock:
+            change = self._alert_book.clear(key, self._now(), readings=readings)
+            if change is None:
+                return None
+            self._announce_alerts([change])
+            return change.alert
+
+    def alerts(self, query: AlertQuery | None = None) -> list[Alert]:
+        """Alerts kept by the sink, newest first, filtered by ``query``."""
+        return self._alert_sink.list_alerts(query)
+
+    def alert(self, alert_id: str) -> Alert | None:
+        """One alert with its evidence, or None."""
+        return self._alert_sink.get_alert(alert_id)
+
+    def acknowledge(self, alert_id: str, who: str, note: str = "") -> Alert:
+        """An operator acknowledged an alert (a gas alert also acknowledges its latched
+        alarm).  Raises AlertNotFound, or AlertAlreadyAcknowledged."""
+        with self._lock:
+            at = self._now()
+            held = self._alert_book.by_id(alert_id)
+            if held is not None and held.acknowledged:
+                raise AlertAlreadyAcknowledged(held)
+            if self._alerts_unsaved:
+                self._save_alerts(list(self._alerts_unsaved.values()))
+            acked = self._alert_sink.acknowledge_alert(alert_id, who, at, note)
+            if held is not None:
+                # the book's copy may be newer than the stored one (updates are throttled)
+                acked = self._alert_book.acknowledge(alert_id, who, at, note).alert
+                self._save_alerts([acked])
+            self._acknowledge_gas_alarm(acked.key)
+            self._announce_alerts([AlertChange(ChangeKind.ACKNOWLEDGED, acked)], save=False)
+            return acked
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.now(), UTC)
+
+    def _active_mission(self, robot_key: str) -> str | None:
+        robot = self._registry.get(robot_key)
+        if robot is None:
+            return None
+        for status in self._dispatcher.statuses():
+            running = status.outcome in (MissionOutcome.DISPATCHED, MissionOutcome.ACTIVE)
+            if running and status.robot == robot.serial:
+                return status.id
+        return None
+
+    def _acknowledge_gas_alarm(self, key: str) -> None:
+        parts = key.split("/")  # gas/<manufacturer>/<serial>/<channel>/<kind>
+        if len(parts) == 5 and parts[0] == "gas" and parts[4] in AlarmKind.__members__:
+            self.acknowledge_alarm(f"{parts[1]}/{parts[2]}", parts[3], AlarmKind(parts[4]))
+
+    def _announce_alerts(self, changes: Sequence[AlertChange], *, save: bool = True) -> None:
+        if save:
+            self._save_alerts([c.alert for c in changes])
+        for change in changes:
+            if change.kind is not ChangeKind.UPDATED or change.escalated:
+                log.info("%s", change.text())
+            if self._on_alert is not None:
+                try:
+                    self._on_alert(change)
+                except Exception:
+                    log.exception("alert listener failed on %s", change.text())
+
+    def _save_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Persist; what the sink refuses (database down) is retried every step."""
+        for alert in alerts:
+            try:
+                self._alert_sink.save_alert(alert)
+            except HazfleetError as exc:
+                if alert.id not in self._alerts_unsaved:
+                    log.error("alert %s not saved, will retry: %s", alert.id, exc)
+                self._alerts_unsaved[alert.id] = alert
+            else:
+                self._alerts_unsaved.pop(alert.id, None)
 
     # ----------------------------------------------------------------------- queries
 
