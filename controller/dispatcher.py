@@ -46,6 +46,7 @@ Mission lifecycle (``missions.mission.MissionOutcome``)::
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ REJECTION_ERROR_TYPES = frozenset(
     {"orderError", "validationError", "orderUpdateError", "noRouteError"}
 )
 _TERMINAL_ACTION = frozenset({ActionStatus.FINISHED, ActionStatus.FAILED})
+_FINISHED = ActionStatus.FINISHED
 _CONTROLLABLE_MODES = frozenset({OperatingMode.AUTOMATIC, OperatingMode.SEMIAUTOMATIC})
 # FakeClock ticks of 0.1 s add up to 0.9999999...; without slack a 1 s resend slips a tick.
 _EPSILON_S = 1e-6
@@ -168,6 +170,10 @@ class _Mission:
     @property
     def running(self) -> bool:
         return self.outcome in (MissionOutcome.DISPATCHED, MissionOutcome.ACTIVE)
+
+    @functools.cached_property
+    def actions_total(self) -> int:
+        return sum(len(step.actions) for step in self.spec.steps)
 
     @property
     def action_types(self) -> set[str]:
@@ -349,10 +355,8 @@ class Dispatcher:
                     order_update_id=m.order.orderUpdateId if m.order is not None else None,
                     nodes_done=m.nodes_done,
                     nodes_total=len(m.order.nodes) if m.order is not None else 0,
-                    actions_finished=sum(
-                        1 for s in m.action_status.values() if s == ActionStatus.FINISHED
-                    ),
-                    actions_total=sum(len(step.actions) for step in m.spec.steps),
+                    actions_finished=list(m.action_status.values()).count(_FINISHED),
+                    actions_total=m.actions_total,
                     reason=m.reason,
                     action_results=dict(m.action_results),
                     accepted_at_s=m.accepted_at_s,

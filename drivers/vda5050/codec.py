@@ -186,6 +186,19 @@ def decode(model: type[M], payload: bytes, *, source: str) -> M:
         ProtocolError: if ``payload`` is not UTF-8 JSON, not a JSON object, or does not
             match ``model``; ``field`` is the dotted path of the first offending field.
     """
+    if b"NaN" not in payload and b"Infinity" not in payload:
+        # Fast path: pydantic parses and validates the JSON in one pass (about three times
+        # cheaper than json.loads + model_validate for a state).  Its JSON parser accepts
+        # the NaN/Infinity constants, so a payload that may hold one takes the checked
+        # path, and so does any payload it refuses, for the error message there.
+        try:
+            return model.model_validate_json(payload)
+        except ValidationError:
+            pass
+    return _decode_checked(model, payload, source)
+
+
+def _decode_checked(model: type[M], payload: bytes, source: str) -> M:
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:

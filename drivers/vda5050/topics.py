@@ -20,6 +20,7 @@ factsheet         0    yes     standard 6.15: "sent with a retained flag" (also 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -176,6 +177,7 @@ class Topic:
         return f"{interface}/{major}/{manufacturer}/{serial}/{name}"
 
 
+@functools.lru_cache(maxsize=4096)  # every message parses its topic; a fleet has few
 def _topic_problem(
     interface: str, major: str, manufacturer: str, serial: str, name: str
 ) -> str | None:
