@@ -10,6 +10,8 @@ Composition (all wiring lives here):
   ``fleet:`` section (see :func:`load_fleet`);
 * the :class:`~controller.missions_service.MissionService` (lifecycle, permits, scheduler)
   bridged to the controller, resuming every dispatched or active mission from the store;
+* alerts (docs/alerts.md) kept in the same store: the controller writes them, reads back
+  the open ones on start, and the API acknowledges them through it;
 * one :class:`~drivers.runloop.RealtimeLoop` thread that steps the controller and the
   :class:`~controller.missions_bridge.ControllerBridge` (outcomes to the service, and the
   scheduler every ``serve.tick_s``);
@@ -176,7 +178,13 @@ def serve(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> in
         service = MissionService(store, clock, {fleet.site.map_id: fleet.site})
         bridge = ControllerBridge(service, clock, tick_interval_s=cfg.serve.tick_s)
         controller = Controller(
-            bus, clock, fleet.site, list(fleet.robots), settings, on_event=bridge.on_event
+            bus,
+            clock,
+            fleet.site,
+            list(fleet.robots),
+            settings,
+            on_event=bridge.on_event,
+            alerts=store,
         )
         bridge.attach(controller)
         ctl, brg = controller, bridge
@@ -194,7 +202,7 @@ def serve(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> in
             log.info("resumed %d running mission(s) from the store", len(resumed))
         loop.start()
 
-        app = create_app(service, store, robots=controller.robots)
+        app = create_app(service, store, robots=controller.robots, alerts=controller)
         server = uvicorn.Server(
             uvicorn.Config(
                 app,

@@ -1,5 +1,9 @@
 """The REST API (FastAPI), versioned under ``/api/v1``; OpenAPI at ``/openapi.json``.
 
+Missions, the fleet and templates, and alerts (read by everyone, acknowledged by
+operators and safety officers, through the controller when one is given: see
+:class:`AlertDesk`).
+
 Routes are thin: authenticate (:mod:`controller.api.auth`), parse, call the
 :class:`~controller.missions_service.MissionService`, convert (:mod:`controller.api.schemas`).
 Errors become responses in one place (:mod:`controller.api.errors`).
@@ -16,13 +20,16 @@ import importlib.metadata
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
 import yaml
 from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
+from controller.alerts import Alert, AlertNotFound, AlertQuery, Hazard, Severity
 from controller.api.auth import Action, Principal, require
 from controller.api.errors import (
     ActionRefused,
@@ -31,12 +38,17 @@ from controller.api.errors import (
     unprocessable,
 )
 from controller.api.schemas import (
+    AckBody,
+    AlertDetail,
+    AlertList,
     MissionDetail,
     MissionList,
     ReasonBody,
     RejectBody,
     RobotOut,
     TemplateOut,
+    alert_detail,
+    alert_summary,
     mission_detail,
     mission_summary,
     robot_out,
@@ -51,7 +63,7 @@ from missions.templates import TEMPLATES
 
 log = logging.getLogger(__name__)
 
-__all__ = ["API_PREFIX", "Exclusive", "create_app"]
+__all__ = ["API_PREFIX", "AlertDesk", "Exclusive", "StoreAlertDesk", "create_app"]
 
 API_PREFIX = "/api/v1"
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -72,6 +84,34 @@ class Exclusive(Protocol):
     """Runs ``fn`` while nothing else touches the service (``RealtimeLoop.call``)."""
 
     def __call__(self, fn: Callable[[], T], /) -> T: ...
+
+
+class AlertDesk(Protocol):
+    """Where the API reads and acknowledges alerts: the :class:`Controller` (so that its
+    open alerts and latched gas alarms learn of the acknowledgement), or
+    :class:`StoreAlertDesk` when no controller runs in this process."""
+
+    def alerts(self, query: AlertQuery | None = None) -> list[Alert]: ...
+
+    def alert(self, alert_id: str) -> Alert | None: ...
+
+    def acknowledge(self, alert_id: str, who: str, note: str = "") -> Alert: ...
+
+
+class StoreAlertDesk:
+    """Alerts straight from the store; acknowledgements stamped with the system time."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def alerts(self, query: AlertQuery | None = None) -> list[Alert]:
+        return self._store.list_alerts(query)
+
+    def alert(self, alert_id: str) -> Alert | None:
+        return self._store.get_alert(alert_id)
+
+    def acknowledge(self, alert_id: str, who: str, note: str = "") -> Alert:
+        return self._store.acknowledge_alert(alert_id, who, datetime.now(UTC), note)
 
 
 Reader = Annotated[Principal, Depends(require(Action.READ))]
@@ -132,9 +172,12 @@ def create_app(
     *,
     robots: Callable[[], list[RobotStatus]],
     exclusive: Exclusive | None = None,
+    alerts: AlertDesk | None = None,
 ) -> FastAPI:
-    """The API over ``service``; ``store`` resolves bearer tokens; ``robots`` lists the fleet."""
+    """The API over ``service``; ``store`` resolves bearer tokens; ``robots`` lists the fleet;
+    ``alerts`` serves the alerts (default: the store itself)."""
     run: Exclusive = exclusive if exclusive is not None else _direct
+    desk: AlertDesk = alerts if alerts is not None else StoreAlertDesk(store)
 
     app = FastAPI(
         title="hazfleet",
@@ -358,5 +401,72 @@ def create_app(
             )
             for name, t in sorted(TEMPLATES.items())
         ]
+
+    # --------------------------------------------------------------------- alerts
+
+    @app.get(
+        f"{API_PREFIX}/alerts",
+        tags=["alerts"],
+        summary="list alerts, newest first",
+        response_model=AlertList,
+    )
+    async def list_alerts(
+        who: Reader,
+        open: Annotated[
+            bool, Query(description="only alerts still open (active, or latched)")
+        ] = False,
+        unacknowledged: Annotated[bool, Query(description="only unacknowledged")] = False,
+        severity: Annotated[Severity | None, Query(description="at least this severe")] = None,
+        robot: Annotated[str | None, Query(description="robot key manufacturer/serial")] = None,
+        hazard: Hazard | None = None,
+        since: Annotated[AwareDatetime | None, Query(description="raised at or after")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> AlertList:
+        query = AlertQuery(
+            open=open,
+            unacknowledged=unacknowledged,
+            min_severity=severity,
+            robot=robot,
+            hazard=hazard,
+            since=since,
+            limit=limit,
+            offset=offset,
+        )
+        found = await run_in_threadpool(desk.alerts, query)
+        return AlertList(items=[alert_summary(a) for a in found], limit=limit, offset=offset)
+
+    @app.get(
+        f"{API_PREFIX}/alerts/{{alert_id}}",
+        tags=["alerts"],
+        summary="one alert with its evidence (readings, image crop as base64)",
+        response_model=AlertDetail,
+        responses={404: {"description": "no such alert"}},
+    )
+    async def show_alert(alert_id: str, who: Reader) -> AlertDetail:
+        found = await run_in_threadpool(desk.alert, alert_id)
+        if found is None:
+            raise AlertNotFound(alert_id)
+        return alert_detail(found)
+
+    @app.post(
+        f"{API_PREFIX}/alerts/{{alert_id}}/acknowledge",
+        tags=["alerts"],
+        summary="acknowledge an alert (operators and safety officers)",
+        response_model=AlertDetail,
+        responses={
+            404: {"description": "no such alert"},
+            409: {"description": "already acknowledged"},
+        },
+    )
+    async def acknowledge_alert(
+        alert_id: str,
+        who: Annotated[Principal, Depends(require(Action.ACKNOWLEDGE))],
+        body: Annotated[AckBody | None, Body()] = None,
+    ) -> AlertDetail:
+        note = body.note if body is not None else ""
+        acked = await run_in_threadpool(desk.acknowledge, alert_id, who.name, note)
+        log.info("alert %s acknowledged by %s", alert_id, who.name)
+        return alert_detail(acked)
 
     return app

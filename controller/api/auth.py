@@ -6,10 +6,10 @@ their SHA-256 (hex), so a copy of the database cannot be used to call the API.
 =================  ==========================================================
 role               may
 =================  ==========================================================
-safety_officer     read; create, approve, reject and cancel missions
-operator           read; pause, resume and cancel missions
-engineer           read (missions, robots, templates)
-viewer             read (missions, robots, templates)
+safety_officer     read; create, approve, reject and cancel missions; acknowledge alerts
+operator           read; pause, resume and cancel missions; acknowledge alerts
+engineer           read (missions, robots, templates, alerts)
+viewer             read (missions, robots, templates, alerts)
 =================  ==========================================================
 
 No token, a malformed header or an unknown token is 401 with ``WWW-Authenticate:
@@ -47,14 +47,25 @@ class Action(StrEnum):
     CANCEL = "cancel"
     PAUSE = "pause"
     RESUME = "resume"
+    ACKNOWLEDGE = "acknowledge"
+    """an alert"""
 
 
 # Who may do what, as a table (the one place to change it).
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.SAFETY_OFFICER: frozenset(
-        {Action.READ, Action.CREATE, Action.APPROVE, Action.REJECT, Action.CANCEL}
+        {
+            Action.READ,
+            Action.CREATE,
+            Action.APPROVE,
+            Action.REJECT,
+            Action.CANCEL,
+            Action.ACKNOWLEDGE,
+        }
     ),
-    Role.OPERATOR: frozenset({Action.READ, Action.PAUSE, Action.RESUME, Action.CANCEL}),
+    Role.OPERATOR: frozenset(
+        {Action.READ, Action.PAUSE, Action.RESUME, Action.CANCEL, Action.ACKNOWLEDGE}
+    ),
     Role.ENGINEER: frozenset({Action.READ}),
     Role.VIEWER: frozenset({Action.READ}),
 }
@@ -109,9 +120,11 @@ def require(action: Action) -> Callable[..., Principal]:
         if not allowed(principal.role, action):
             raise HTTPException(
                 status_code=status.HTTP_403_FORBIDDEN,
-                detail=f"role {principal.role} may not {action.value} missions"
-                if action is not Action.READ
-                else f"role {principal.role} may not read",
+                detail=f"role {principal.role} may not read"
+                if action is Action.READ
+                else f"role {principal.role} may not acknowledge alerts"
+                if action is Action.ACKNOWLEDGE
+                else f"role {principal.role} may not {action.value} missions",
             )
         return principal
 

@@ -4,9 +4,10 @@
   "field": "targets.0.id"}]}``; ``field`` is the dotted path inside the body (or the name
   of the query parameter / header), ``loc`` is FastAPI's location including ``body``.
 * 401 / 403 — ``{"detail": "..."}`` (see :mod:`controller.api.auth`).
-* 404 — no such mission; 409 — the mission's state or the permit-to-work rules refuse
-  the action (:class:`LifecycleError`, :class:`PermitError`, or the controller refusing
-  a pause/cancel); both ``{"detail": "..."}``.
+* 404 — no such mission or alert; 409 — the mission's state or the permit-to-work rules
+  refuse the action (:class:`LifecycleError`, :class:`PermitError`, or the controller
+  refusing a pause/cancel), or the alert was already acknowledged; both
+  ``{"detail": "..."}``.
 * 503 — the store failed (database down); the request changed nothing.
 """
 
@@ -22,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from controller.alerts import AlertAlreadyAcknowledged, AlertNotFound
 from drivers.config_file import field_path
 from drivers.errors import HazfleetError, LifecycleError, MissionError, PermitError
 from missions.model import MissionValidationError
@@ -100,9 +102,9 @@ def unprocessable(items: list[dict[str, Any]]) -> JSONResponse:
 
 
 def _status_of(err: HazfleetError) -> int:
-    if isinstance(err, MissionNotFound):
+    if isinstance(err, (MissionNotFound, AlertNotFound)):
         return status.HTTP_404_NOT_FOUND
-    if isinstance(err, (LifecycleError, PermitError, ActionRefused)):
+    if isinstance(err, (LifecycleError, PermitError, ActionRefused, AlertAlreadyAcknowledged)):
         return status.HTTP_409_CONFLICT
     if isinstance(err, MissionError):
         return status.HTTP_422_UNPROCESSABLE_CONTENT

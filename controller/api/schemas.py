@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.alerts import Alert
 from controller.missions_service import MissionView
 from controller.registry import RobotStatus
 from controller.store import ReleaseRecord
@@ -19,6 +20,10 @@ from missions.lifecycle import Transition
 from missions.model import MissionRequest
 
 __all__ = [
+    "AckBody",
+    "AlertDetail",
+    "AlertList",
+    "AlertSummary",
     "MissionDetail",
     "MissionList",
     "MissionSummary",
@@ -28,6 +33,8 @@ __all__ = [
     "RobotOut",
     "TemplateOut",
     "TransitionOut",
+    "alert_detail",
+    "alert_summary",
     "mission_detail",
     "mission_summary",
     "robot_out",
@@ -199,4 +206,123 @@ def robot_out(s: RobotStatus) -> RobotOut:
         errors=list(s.errors),
         order_id=s.order_id,
         factsheet_actions=list(s.factsheet_actions),
+    )
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+class AckBody(_In):
+    note: str = Field(default="", max_length=2000)
+    """what was done about it (kept with the acknowledgement)"""
+
+
+class LocationOut(_Out):
+    x_m: float
+    y_m: float
+    map_id: str | None
+
+
+class ReadingOut(_Out):
+    at: datetime
+    channel: str
+    value: float | None
+    unit: str
+    status: str
+
+
+class ImageOut(_Out):
+    """The image crop of the evidence."""
+
+    media_type: str = "image/jpeg"
+    jpeg_base64: str
+    bbox: list[int]
+    """x, y, width, height in pixels of the camera frame it was cut from"""
+
+
+class AlertSummary(_Out):
+    id: str
+    key: str
+    """the condition: one alert per episode of it (docs/alerts.md)"""
+    severity: str
+    """info, warn, error or critical"""
+    hazard: str
+    title: str
+    value: float | None
+    unit: str
+    threshold: float | None
+    """the set point crossed, when there is one"""
+    peak: float | None
+    location: LocationOut | None
+    robot: str | None
+    mission: str | None
+    raised_at: datetime
+    last_seen_at: datetime
+    cleared_at: datetime | None
+    occurrences: int
+    active: bool
+    """the condition is present"""
+    open: bool
+    """active, or cleared but latched until acknowledged (error and critical)"""
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    ack_note: str
+    has_image: bool
+
+
+class AlertDetail(AlertSummary):
+    readings: list[ReadingOut]
+    image: ImageOut | None
+
+
+class AlertList(_Out):
+    items: list[AlertSummary]
+    limit: int
+    offset: int
+
+
+def _alert_fields(a: Alert) -> dict[str, Any]:
+    where = a.location
+    return {
+        "id": a.id,
+        "key": a.key,
+        "severity": a.severity.value,
+        "hazard": a.hazard.value,
+        "title": a.title,
+        "value": a.value,
+        "unit": a.unit,
+        "threshold": a.threshold,
+        "peak": a.peak,
+        "location": None
+        if where is None
+        else LocationOut(x_m=where.x_m, y_m=where.y_m, map_id=where.map_id),
+        "robot": a.robot,
+        "mission": a.mission,
+        "raised_at": a.raised_at,
+        "last_seen_at": a.last_seen_at,
+        "cleared_at": a.cleared_at,
+        "occurrences": a.occurrences,
+        "active": a.active,
+        "open": a.open,
+        "acknowledged_by": a.acknowledged_by,
+        "acknowledged_at": a.acknowledged_at,
+        "ack_note": a.ack_note,
+        "has_image": a.image is not None,
+    }
+
+
+def alert_summary(a: Alert) -> AlertSummary:
+    return AlertSummary(**_alert_fields(a))
+
+
+def alert_detail(a: Alert) -> AlertDetail:
+    return AlertDetail(
+        **_alert_fields(a),
+        readings=[
+            ReadingOut(at=r.at, channel=r.channel, value=r.value, unit=r.unit, status=r.status)
+            for r in a.readings
+        ],
+        image=None
+        if a.image is None
+        else ImageOut(jpeg_base64=a.image.base64(), bbox=list(a.image.bbox)),
     )

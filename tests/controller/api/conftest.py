@@ -5,6 +5,11 @@ with empty mission tables.
 
 Users (name -> role): sofia and sam are safety officers (two, for the two-person rule),
 olga an operator, erin an engineer, vic a viewer.  Their tokens are in ``api.tokens``.
+
+Alerts: a real :class:`Controller` (on an in-memory bus, with the store as its alert
+sink) is the API's alert desk, as in ``hazfleet serve``; tests raise alerts through it
+(``api.controller``), with condition keys of their own (the controller lives as long as
+the server).
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from controller.api.app import create_app
 from controller.api.tokens import hash_token, new_token
 from controller.missions_service import MissionService
 from controller.registry import RobotStatus
+from controller.service import Controller
 from controller.store import Store
 from drivers.broker import free_port
+from drivers.bus import InMemoryBus
 from drivers.clock import SystemClock
 from missions.mission import MissionSpec
 from simulator.scenario import load_scenario
@@ -72,6 +79,8 @@ class Api:
     http: httpx.Client
     """one client for the test (building an httpx.Client costs an SSL context)"""
     dispatched: list[MissionSpec] = field(default_factory=list)
+    controller: Controller | None = None
+    """the alert desk: raise alerts through it"""
 
     def auth(self, user: str | None) -> dict[str, str]:
         return {} if user is None else {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -130,6 +139,7 @@ class Backend:
     service: MissionService
     tokens: dict[str, str]
     dispatched: list[MissionSpec]
+    controller: Controller
 
 
 @pytest.fixture(
@@ -152,9 +162,10 @@ def backend(
         service = MissionService(
             store, SystemClock(), {DEFAULT_SITE.map_id: DEFAULT_SITE}, dispatch=dispatched.append
         )
-        app = create_app(service, store, robots=lambda: [ROBOT])
+        controller = Controller(InMemoryBus(), SystemClock(), DEFAULT_SITE, [], alerts=store)
+        app = create_app(service, store, robots=lambda: [ROBOT], alerts=controller)
         with ServerThread(app) as base:
-            yield Backend(base, url, store, service, tokens, dispatched)
+            yield Backend(base, url, store, service, tokens, dispatched, controller)
 
 
 def _database(kind: str, tmp: pytest.TempPathFactory) -> contextlib.AbstractContextManager[str]:
@@ -165,7 +176,13 @@ def _empty_missions(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
-            for table in ("mission_releases", "mission_transitions", "missions"):
+            for table in (
+                "mission_releases",
+                "mission_transitions",
+                "missions",
+                "alert_images",
+                "alerts",
+            ):
                 connection.execute(text(f"DELETE FROM {table}"))
     finally:
         engine.dispose()
@@ -177,5 +194,11 @@ def api(backend: Backend) -> Iterator[Api]:
     backend.dispatched.clear()
     with httpx.Client(base_url=backend.url, timeout=10.0) as http:
         yield Api(
-            backend.url, backend.store, backend.service, backend.tokens, http, backend.dispatched
+            backend.url,
+            backend.store,
+            backend.service,
+            backend.tokens,
+            http,
+            backend.dispatched,
+            backend.controller,
         )
