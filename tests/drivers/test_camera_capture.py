@@ -52,11 +52,11 @@ def test_reads_every_frame_of_a_video_in_rgb_with_clock_stamps(tmp_path: Path) -
 
 def test_a_source_that_cannot_be_opened_names_it(tmp_path: Path) -> None:
     missing = tmp_path / "nope.avi"
-    with pytest.raises(TransportError, match="nope.avi"):
+    with pytest.raises(TransportError, match=r"nope\.avi"):
         CameraCapture(str(missing), FakeClock()).open()
     not_video = tmp_path / "text.avi"
     not_video.write_text("not a video")
-    with pytest.raises(TransportError, match="text.avi"):
+    with pytest.raises(TransportError, match=r"text\.avi"):
         CameraCapture(str(not_video), FakeClock()).open()
 
 
