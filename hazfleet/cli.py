@@ -26,7 +26,7 @@ from drivers.broker import EmbeddedBroker
 from drivers.config_file import validation_to_config_error
 from drivers.errors import ConfigError, HazfleetError, TransportError
 from drivers.mqtt import MqttSettings, parse_broker_url
-from hazfleet import __version__, cli_missions, paths, serve
+from hazfleet import __version__, cli_alerts, cli_missions, paths, serve
 from hazfleet.config import HazfleetConfig, load_config
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve.register(sub)
     cli_missions.register(sub)
+    cli_alerts.register(sub)
     return p
 
 
@@ -316,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_missions.run_mission(args, cfg, console)
         if args.command == "user":
             return cli_missions.run_user(args, cfg)
+        if args.command == "alert":
+            return cli_alerts.run_alert(args, cfg, console)
     except ConfigError as e:
         console.print(f"[red]error:[/] {e}", highlight=False)
         return EXIT_USAGE
