@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from controller.alerts import Alert, ImageCrop, Location, Reading, Severity
+from controller.alerts import (
+    Alert,
+    AlertAlreadyAcknowledged,
+    AlertNotFound,
+    ImageCrop,
+    Location,
+    Reading,
+    Severity,
+)
+from controller.api.app import StoreAlertDesk
 from controller.service import Controller
 from tests.controller.api.conftest import USERS, Api
 
@@ -163,3 +172,16 @@ def test_unknown_severity_from_a_detector_is_critical(api: Api) -> None:
     a = raise_alert(api, "apocalyptic")
     assert a.severity is Severity.CRITICAL
     assert api.get("vic", f"/alerts/{a.id}").json()["severity"] == "critical"
+
+
+def test_without_a_controller_the_store_is_the_desk(api: Api) -> None:
+    a = raise_alert(api, "warn")
+    desk = StoreAlertDesk(api.store)
+    assert desk.alert(a.id) == api.store.get_alert(a.id)
+    assert a.id in {x.id for x in desk.alerts()}
+    acked = desk.acknowledge(a.id, "olga", "seen")
+    assert acked.acknowledged_by == "olga" and acked.acknowledged_at is not None
+    with pytest.raises(AlertAlreadyAcknowledged):
+        desk.acknowledge(a.id, "sam")
+    with pytest.raises(AlertNotFound):
+        desk.acknowledge("al-nope", "sam")
