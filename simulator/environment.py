@@ -21,6 +21,9 @@ quantity       unit      meaning
 ``CH4``        %vol      methane
 ``temperature``  °C      air / surface temperature
 ``doseRate``   µSv/h     ambient gamma dose rate
+``windSpeed``  m/s       horizontal wind speed (an anemometer on the mast)
+``windDirection`` deg    map-frame direction the air moves *toward*, degrees
+                         counter-clockwise from +x, in [0, 360)
 =============  ========  ===========================================
 """
 
@@ -43,6 +46,8 @@ QUANTITY_UNITS: Mapping[str, str] = MappingProxyType(
         "CH4": "%vol",
         "temperature": "°C",
         "doseRate": "µSv/h",
+        "windSpeed": "m/s",
+        "windDirection": "deg",
     }
 )
 """Every quantity an environment may be asked for, with its unit."""
@@ -71,13 +76,15 @@ _CLEAN_AIR: Mapping[str, float] = MappingProxyType(
         "CH4": 0.0,
         "temperature": 20.0,
         "doseRate": 0.1,
+        "windSpeed": 0.0,
+        "windDirection": 0.0,
     }
 )
 
 
 class CleanAir:
     """Normal air everywhere and always: O2 20.9 %vol, no flammable or toxic gas,
-    20 °C, background dose rate 0.1 µSv/h."""
+    20 °C, background dose rate 0.1 µSv/h, no wind."""
 
     def sample(self, quantity: str, x_m: float, y_m: float, t_s: float) -> float | None:
         return _CLEAN_AIR.get(quantity)

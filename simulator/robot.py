@@ -388,6 +388,8 @@ class SimRobot:
             return
         self._last_sensors_s = now
         w = self._engine.where()
+        # the wind where the robot stands: what a source estimate needs beside the gas
+        readings += self._instruments.anemometer(Where(w.x_m, w.y_m, w.theta, now))
         header: dict[str, JsonValue] = {
             "headerId": self._headers.next(SENSORS_TOPIC_NAME),
             "timestamp": format_timestamp(self._clock.now()),

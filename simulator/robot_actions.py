@@ -165,6 +165,19 @@ class Instruments:
             )
         return out
 
+    def anemometer(self, where: Where) -> list[tuple[str, Measurement]]:
+        """The mast anemometer's wind speed (0.1 m/s) and direction (1°) at ``where``, as
+        a sonic anemometer reports them (no moving parts: no lag; its noise is far below
+        these resolutions); empty where the environment models no wind.  Draws nothing."""
+        speed = self._environment.sample("windSpeed", where.x_m, where.y_m, where.t_s)
+        direction = self._environment.sample("windDirection", where.x_m, where.y_m, where.t_s)
+        if speed is None or direction is None:
+            return []
+        return [
+            ("windSpeed", Measurement(round(speed, 1), "ok")),
+            ("windDirection", Measurement(float(round(direction) % 360), "ok")),
+        ]
+
     def read(self, quantity: str, where: Where) -> float | None:
         """True value at ``where`` plus seeded Gaussian noise, rounded to the resolution."""
         true_value = self._environment.sample(quantity, where.x_m, where.y_m, where.t_s)

@@ -395,6 +395,11 @@ class HazardWorld:
             return self._fire.temperature_at(x_m, y_m)
         if quantity == "doseRate":
             return self._radiation.dose_rate_at(x_m, y_m)
+        if quantity == "windSpeed":
+            return self._wind_speed_m_s
+        if quantity == "windDirection":
+            w = self._config.wind
+            return math.degrees(math.atan2(w.v_m_s, w.u_m_s)) % 360.0
         return None
 
     def _g_m3(self, gas: str, x_m: float, y_m: float) -> float:

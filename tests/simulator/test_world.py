@@ -71,6 +71,21 @@ def test_no_hazard_reads_like_clean_air_for_every_quantity() -> None:
     assert w.sample("radon", 3.0, 4.0, 10.0) is None
 
 
+@pytest.mark.parametrize(
+    ("direction_deg", "expected_deg"), [(0.0, 0.0), (90.0, 90.0), (-45.0, 315.0), (200.0, 200.0)]
+)
+def test_the_anemometer_reads_the_world_wind(direction_deg: float, expected_deg: float) -> None:
+    from simulator.robot_actions import Instruments, Where
+
+    w = world([], {"wind": {"speed_m_s": 1.26, "direction_deg": direction_deg}})
+    assert read(w, "windSpeed", 3.0, 4.0) == pytest.approx(1.26)
+    assert read(w, "windDirection", 3.0, 4.0) == pytest.approx(expected_deg)
+    got = dict(Instruments(w, np.random.default_rng(0), "r1", "m").anemometer(Where(3, 4, 0, 0)))
+    assert got["windSpeed"].value == pytest.approx(1.3)  # 0.1 m/s resolution
+    assert got["windDirection"].value == pytest.approx(expected_deg)
+    assert {m.status for m in got.values()} == {"ok"}
+
+
 def test_ppm_of_a_known_mass_concentration() -> None:
     # far future onset: the field holds exactly what the test puts in it
     w = world([leak(start_s=1e6), leak(gas="CH4", start_s=1e6, x_m=6.0)])
