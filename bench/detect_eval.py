@@ -10,9 +10,11 @@ indices (0, 2, 4, …) are the tuning half, the **odd** ones the held-out half. 
 fits :data:`controller.vision.flame_still.STILL_MODEL` on the tuning half only (L2
 logistic regression; the regularisation and the threshold picked by leave-one-out on
 that half, best F1 with a false-positive rate ≤ 10 %) and prints the constants to paste.
-Without ``--fit`` it reports precision, recall, F1 and false-positive rate of the model in
-the package on both halves, plus the Chen + Celik colour rule alone (fire if any 8-connected
-flame-coloured region covers ≥ 0.5 % of the shrunk photo) as a baseline.
+Without ``--fit`` it reports precision, recall, F1 and false-positive rate of the decision
+in the package (:func:`controller.vision.flame_still.decide`: the gate on flame-coloured
+pixels, then the fitted score) on both halves, plus the Chen + Celik colour rule alone
+(fire if any 8-connected flame-coloured region covers ≥ 0.5 % of the shrunk photo) as a
+baseline.
 
 Run: ``python -m bench.detect_eval [--dataset DIR] [--fit]``
 """
@@ -33,7 +35,7 @@ from numpy.typing import NDArray
 
 from controller.vision.blobs import components
 from controller.vision.colour import flame_mask
-from controller.vision.flame_still import STILL_MODEL, LinearScore
+from controller.vision.flame_still import LinearScore, decide
 from controller.vision.still_features import shrink, still_features
 
 REPO = Path(__file__).resolve().parents[1]
@@ -207,8 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, lam, loo = fit(x[even], y[even])
         print_model(model, lam, loo)
         return 0
-    p = np.asarray([STILL_MODEL.probability(f) for f in x])
-    still = p >= STILL_MODEL.threshold
+    still = np.asarray([decide(f).fire for f in x], dtype=bool)
     colour = np.asarray(colour_only, dtype=bool)
     rows = []
     for name, pred in (("still classifier", still), ("colour rule only", colour)):

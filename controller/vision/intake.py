@@ -198,8 +198,9 @@ def _checked_frame(topic: str, payload: bytes) -> tuple[dict[str, Any], NDArray[
 
 
 def _check_signature(topic: str, payload: bytes, kind: str) -> None:
-    """A JPEG must start and end with its markers (a cut one decodes to a grey-filled image
-    with only a warning); a PNG must start with its signature."""
+    """A JPEG must start and end with its markers (OpenCV 5 refuses a cut one, but libjpeg
+    builds that fill the missing rows and only warn exist); a PNG must start with its
+    signature."""
     data = json.loads(payload)["data"]  # decode_frame accepted it: a valid base64 string
     try:
         raw = base64.b64decode(data, validate=True)

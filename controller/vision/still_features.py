@@ -49,8 +49,16 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+_LOG_FLOOR = 1e-3
+
+
 def _log(fraction: float) -> float:
-    return float(np.log10(fraction + 1e-3))
+    return float(np.log10(fraction + _LOG_FLOOR))
+
+
+def hot_fraction(features: NDArray[np.float64]) -> float:
+    """The fraction of "hot" pixels of a feature vector (its first feature, undone)."""
+    return max(0.0, float(10.0 ** features[0]) - _LOG_FLOOR)
 
 
 def shrink(rgb: NDArray[np.uint8], side_px: int = WORK_SIDE_PX) -> NDArray[np.uint8]:

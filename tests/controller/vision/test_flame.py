@@ -1,0 +1,120 @@
+"""Flame detection on the simulator's frames: where the fire is, nothing where it is not,
+and flicker and growth raise the confidence that colour alone gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from controller.vision import FlameDetector, TopDownView
+from controller.vision.flame_still import STILL_MODEL, LinearScore
+from tests.controller.vision.frames import (
+    FIRE_XY_M,
+    SMOKE_ONLY_XY_M,
+    camera,
+    clean_rgb,
+    fire_world,
+    spill_rgb,
+)
+
+
+def test_a_burning_cell_is_found_where_the_fire_is() -> None:
+    frame = camera(fire_world()).rgb(7.0, 5.0, 0.0)  # fire 3 m ahead of the robot
+    found = FlameDetector().detect(frame)
+    assert len(found) == 1
+    flame = found[0]
+    assert flame.kind == "flame" and 60 <= flame.area_px <= 140  # one 0.5 m cell: ~100 px
+    view = TopDownView(7.0, 5.0, 0.0, 320, 240, 16.0, 12.0)
+    x, y = view.pixel_to_map(*flame.centroid_px)
+    assert (x, y) == pytest.approx((10.25, 5.25), abs=0.1)  # the cell's centre
+    assert 0.3 <= flame.confidence <= 0.5  # colour alone: not yet confirmed
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(clean_rgb(), id="clean floor"),
+        pytest.param(spill_rgb(), id="spill"),
+        pytest.param(camera(fire_world()).rgb(*SMOKE_ONLY_XY_M, 0.0), id="smoke only"),
+        pytest.param(camera(fire_world(start_s=100.0)).rgb(*FIRE_XY_M, 0.0), id="not ignited"),
+    ],
+)
+def test_no_flame_where_there_is_none(frame: NDArray[np.uint8]) -> None:
+    detector = FlameDetector()
+    assert detector.detect(frame) == []
+    for k in range(6):
+        assert detector.update(frame, 0.1 * k) == []
+
+
+def test_flicker_raises_confidence_a_static_flame_coloured_object_keeps_colour_only() -> None:
+    world = fire_world()
+    cam = camera(world, seed=3)
+    flickering = FlameDetector()
+    fire = [flickering.update(cam.rgb(*FIRE_XY_M, 0.0), 0.04 * k) for k in range(12)]
+    # the same frame over and over with fresh camera noise: flame-coloured, not flickering
+    still = cam.rgb(*FIRE_XY_M, 0.0).astype(np.float64)
+    rng = np.random.default_rng(4)
+    static = FlameDetector()
+    painted = []
+    for k in range(12):
+        noisy = np.clip(np.rint(still + rng.normal(0.0, 2.0, still.shape)), 0, 255)
+        painted.append(static.update(noisy.astype(np.uint8), 0.04 * k))
+    assert all(len(f) == 1 for f in fire) and all(len(p) == 1 for p in painted)
+    first = fire[0][0].confidence
+    assert first == pytest.approx(painted[0][0].confidence, abs=0.02)  # same colour evidence
+    assert fire[-1][0].confidence >= first + 0.3
+    assert painted[-1][0].confidence == pytest.approx(first, abs=0.02)
+
+
+def test_a_growing_fire_is_more_certain_than_a_steady_one() -> None:
+    growing_world = fire_world()
+    growing = FlameDetector()
+    steady_world = fire_world()
+    steady_world.step(4.0)  # a larger fire, which this test does not let spread
+    steady = FlameDetector()
+    g_cam, s_cam = camera(growing_world, 1), camera(steady_world, 1)
+    for k in range(10):
+        t = 0.5 * k
+        grew = growing.update(g_cam.rgb(*FIRE_XY_M, 0.0), t)
+        kept = steady.update(s_cam.rgb(*FIRE_XY_M, 0.0), t)
+        growing_world.step(0.5)
+    assert max(d.confidence for d in grew) > max(d.confidence for d in kept) + 0.1
+    assert max(d.area_px for d in grew) > 4 * 100  # it spread beyond its first cell
+
+
+def test_a_long_pause_restarts_the_temporal_cues() -> None:
+    cam = camera(fire_world(), seed=5)
+    detector = FlameDetector()
+    for k in range(8):
+        confirmed = detector.update(cam.rgb(*FIRE_XY_M, 0.0), 0.04 * k)
+    after_pause = detector.update(cam.rgb(*FIRE_XY_M, 0.0), 60.0)
+    assert after_pause[0].confidence < confirmed[0].confidence - 0.2
+    detector.reset()
+    assert detector.update(cam.rgb(*FIRE_XY_M, 0.0), 0.0)[0].confidence < 0.5
+
+
+def _constant(p_logit: float, threshold: float) -> LinearScore:
+    n = len(STILL_MODEL.weights)
+    return LinearScore((0.0,) * n, (1.0,) * n, (0.0,) * n, p_logit, threshold)
+
+
+def test_the_still_decision_gates_the_regions_of_a_photo() -> None:
+    frame = camera(fire_world()).rgb(*FIRE_XY_M, 0.0)
+    yes = FlameDetector(still_model=_constant(0.0, 0.4)).detect_still(frame)  # p = 0.5
+    assert len(yes) == 1 and yes[0].confidence == pytest.approx(0.5)
+    assert FlameDetector(still_model=_constant(0.0, 0.6)).detect_still(frame) == []
+    # judged on fire, but the flame colours are specks too small for a region: whole frame
+    specks = clean_rgb()
+    specks[10:200:10, 10:300:15] = (255, 140, 40)  # 19 x 20 isolated pixels
+    whole = FlameDetector(still_model=_constant(0.0, 0.4)).detect_still(specks)
+    assert [d.bbox_px for d in whole] == [(0, 0, 320, 240)]
+    # no flame colour at all: no fire, whatever the score says
+    assert FlameDetector(still_model=_constant(5.0, 0.4)).detect_still(clean_rgb()) == []
+
+
+def test_the_still_decision_runs_on_any_photo() -> None:
+    decision = FlameDetector().classify(clean_rgb())
+    assert 0.0 <= decision.probability <= 1.0
+    assert decision.fire == (decision.probability >= STILL_MODEL.threshold)
+    assert not decision.fire  # bare concrete is no fire
