@@ -1,0 +1,203 @@
+"""Gamma point-source localization from dose-rate or count readings.
+
+Model (hazards.md §4.6, build-up 1, no shielding): the dose rate at distance ``d`` from a
+point source is ``Ḣ = b + S / max(d, d_min)²`` µSv/h, with ``S = Γ·A`` the source strength
+(µSv/h at 1 m; divide by Γ, e.g. 76 µSv/h per GBq at 1 m for Cs-137, for the activity) and
+``b`` the background.  A detector of efficiency ``eff`` (counts/s per µSv/h) counting for
+``dt`` seconds sees ``N ~ Poisson(λ)``, ``λ = eff·dt·Ḣ``.
+
+Posterior on a grid: source at the centre of a candidate cell ``j``, strength ``S`` on a
+log-spaced grid (log-uniform prior), background ``b`` on a grid of given values (one value:
+known background).  Each reading adds ``N·ln λ − λ`` (the Poisson log-likelihood without
+its ``ln N!``, the same for every hypothesis) to every (j, b, S): O(cells × b × S) per
+reading, updated as readings arrive.  The strength's maximum-likelihood value per cell has
+no closed form once a background is present; the grid over ``S`` is exact to its spacing.
+A dose-rate reading without its counts is turned into the counts it stands for,
+``N = Ḣ·eff·dt`` (not an integer: the Poisson formula above still applies to it).
+
+Not handled: shielding between source and robot (reads low: the estimate is pushed away
+from the shield), several sources, a faulty detector (no per-robot down-weighting here:
+the gas estimator has it, see docs/fusion.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from controller.fusion.grid import BoolArray, FloatArray, GridSpec, as_float_array
+
+
+@dataclass(frozen=True)
+class RadiationSourceEstimate:
+    """A gamma point-source estimate: posterior mean ``x_m, y_m`` (m), 2×2
+    ``covariance_m2``, RMS radius ``sigma_m``, 95 % radius ``radius95_m`` around the mean,
+    most probable cell ``map_x_m, map_y_m``, strength (µSv/h at 1 m: posterior median and
+    95 % interval), background (µSv/h, posterior mean) and ``readings_used``."""
+
+    x_m: float
+    y_m: float
+    covariance_m2: tuple[tuple[float, float], tuple[float, float]]
+    sigma_m: float
+    radius95_m: float
+    map_x_m: float
+    map_y_m: float
+    strength_usv_h_at_1m: float
+    strength_interval_usv_h_at_1m: tuple[float, float]
+    background_usv_h: float
+    readings_used: int
+
+
+class RadiationSourceEstimator:
+    """Grid posterior over a gamma point source (module docstring).
+
+    ``efficiency_cps_per_usv_h``: the detector's counts/s per µSv/h.  ``backgrounds_usv_h``:
+    candidate background dose rates (uniform prior).  ``strength_bounds_usv_h_at_1m`` and
+    ``n_strengths``: the strength grid.  ``min_distance_m``: ``d_min`` (default half a cell:
+    the source may sit anywhere in its cell).  ``candidates``: (ny, nx) mask of cells that
+    may hold the source.
+    """
+
+    def __init__(
+        self,
+        grid: GridSpec,
+        *,
+        efficiency_cps_per_usv_h: float,
+        backgrounds_usv_h: Sequence[float] = (0.1,),
+        strength_bounds_usv_h_at_1m: tuple[float, float] = (0.1, 1e6),
+        n_strengths: int = 71,
+        min_distance_m: float | None = None,
+        candidates: BoolArray | None = None,
+    ) -> None:
+        if not (math.isfinite(efficiency_cps_per_usv_h) and efficiency_cps_per_usv_h > 0):
+            raise ValueError(
+                f"efficiency_cps_per_usv_h: must be > 0, got {efficiency_cps_per_usv_h}"
+            )
+        self.backgrounds_usv_h = as_float_array(
+            "backgrounds_usv_h", backgrounds_usv_h, nonnegative=True
+        )
+        if self.backgrounds_usv_h.size == 0:
+            raise ValueError("backgrounds_usv_h: empty")
+        lo, hi = strength_bounds_usv_h_at_1m
+        if not (0 < lo < hi and math.isfinite(hi)):
+            raise ValueError("strength_bounds_usv_h_at_1m: need 0 < low < high")
+        if n_strengths < 2:
+            raise ValueError(f"n_strengths: need >= 2, got {n_strengths}")
+        self.grid = grid
+        self.efficiency = float(efficiency_cps_per_usv_h)
+        self.strengths: FloatArray = np.geomspace(lo, hi, n_strengths)
+        self.min_distance_m = grid.cell_m / 2.0 if min_distance_m is None else min_distance_m
+        if not (math.isfinite(self.min_distance_m) and self.min_distance_m > 0):
+            raise ValueError(f"min_distance_m: must be > 0, got {min_distance_m}")
+        mask = (
+            np.ones(grid.shape, dtype=np.bool_)
+            if candidates is None
+            else np.asarray(candidates, dtype=np.bool_)
+        )
+        if mask.shape != grid.shape or not mask.any():
+            raise ValueError("candidates: must be a (ny, nx) mask with at least one cell")
+        gx, gy = grid.center_coordinates()
+        self._cand_x: FloatArray = gx[mask]
+        self._cand_y: FloatArray = gy[mask]
+        self._loglik: FloatArray = np.zeros(
+            (self._cand_x.size, self.backgrounds_usv_h.size, n_strengths)
+        )
+        self._n = 0
+
+    @property
+    def readings_used(self) -> int:
+        """Readings in the posterior."""
+        return self._n
+
+    def add_counts(
+        self,
+        x_m: npt.ArrayLike,
+        y_m: npt.ArrayLike,
+        counts: npt.ArrayLike,
+        live_time_s: npt.ArrayLike,
+    ) -> None:
+        """Fuse counts (≥ 0) taken over ``live_time_s`` (> 0 s) at map points (m)."""
+        xs = as_float_array("x_m", x_m)
+        ys = as_float_array("y_m", y_m)
+        n = as_float_array("counts", counts, nonnegative=True)
+        dt = as_float_array("live_time_s", live_time_s, nonnegative=True)
+        if (dt == 0).any():
+            raise ValueError("live_time_s: must be > 0")
+        size = max(xs.size, ys.size, n.size, dt.size)
+        xs, ys, n, dt = (np.broadcast_to(a, (size,)) for a in (xs, ys, n, dt))
+        self.grid.cells_of(xs, ys, field="x_m/y_m")
+        lnb = self.backgrounds_usv_h[None, :, None]
+        s = self.strengths[None, None, :]
+        for xi, yi, ni, ti in zip(xs, ys, n, dt, strict=True):
+            d2 = np.maximum(
+                (self._cand_x - xi) ** 2 + (self._cand_y - yi) ** 2, self.min_distance_m**2
+            )
+            lam = self.efficiency * ti * (lnb + s / d2[:, None, None])
+            lam = np.maximum(lam, 1e-300)
+            self._loglik += ni * np.log(lam) - lam
+            self._n += 1
+
+    def add_dose_rates(
+        self,
+        x_m: npt.ArrayLike,
+        y_m: npt.ArrayLike,
+        dose_rate_usv_h: npt.ArrayLike,
+        live_time_s: npt.ArrayLike,
+    ) -> None:
+        """Fuse dose-rate readings (µSv/h, ≥ 0) averaged over ``live_time_s`` seconds; they
+        count as ``Ḣ·eff·dt`` counts (module docstring)."""
+        rate = as_float_array("dose_rate_usv_h", dose_rate_usv_h, nonnegative=True)
+        dt = as_float_array("live_time_s", live_time_s, nonnegative=True)
+        self.add_counts(x_m, y_m, rate * self.efficiency * dt, dt)
+
+    def posterior_map(self) -> FloatArray:
+        """Posterior probability of the source per grid cell, ``(ny, nx)``."""
+        lp = self._loglik
+        p = np.exp(lp - lp.max()).sum(axis=(1, 2))
+        out = np.zeros(self.grid.size)
+        ix, iy = self.grid.cells_of(self._cand_x, self._cand_y)
+        out[iy * self.grid.nx + ix] = p / p.sum()
+        return out.reshape(self.grid.shape)
+
+    def estimate(self) -> RadiationSourceEstimate | None:
+        """The current estimate, or None before any reading."""
+        if self._n == 0:
+            return None
+        lp = self._loglik
+        p = np.exp(lp - lp.max())
+        p /= p.sum()
+        pc = p.sum(axis=(1, 2))
+        x = float(pc @ self._cand_x)
+        y = float(pc @ self._cand_y)
+        dx = self._cand_x - x
+        dy = self._cand_y - y
+        cxx, cyy, cxy = float(pc @ (dx * dx)), float(pc @ (dy * dy)), float(pc @ (dx * dy))
+        dist = np.hypot(dx, dy)
+        order = np.argsort(dist)
+        cum = np.cumsum(pc[order])
+        r95 = float(dist[order][min(int(np.searchsorted(cum, 0.95)), dist.size - 1)])
+        j = int(np.argmax(pc))
+        ps = p.sum(axis=(0, 1))
+        cdf = np.cumsum(ps)
+        last = self.strengths.size - 1
+        med = self.strengths[min(int(np.searchsorted(cdf, 0.5)), last)]
+        lo = self.strengths[min(int(np.searchsorted(cdf, 0.025)), last)]
+        hi = self.strengths[min(int(np.searchsorted(cdf, 0.975)), last)]
+        background = float(p.sum(axis=(0, 2)) @ self.backgrounds_usv_h)
+        return RadiationSourceEstimate(
+            x_m=x,
+            y_m=y,
+            covariance_m2=((cxx, cxy), (cxy, cyy)),
+            sigma_m=math.sqrt(cxx + cyy),
+            radius95_m=r95,
+            map_x_m=float(self._cand_x[j]),
+            map_y_m=float(self._cand_y[j]),
+            strength_usv_h_at_1m=float(med),
+            strength_interval_usv_h_at_1m=(float(lo), float(hi)),
+            background_usv_h=background,
+            readings_used=self._n,
+        )
