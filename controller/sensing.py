@@ -40,6 +40,15 @@ class SensorsRefused:
     detail: str
 
 
+@dataclass(frozen=True)
+class SensorsAccepted:
+    """A message taken: the alarms it raised or cleared, and the message itself (for the
+    alerts and the hazard picture, so nothing decodes it twice)."""
+
+    changes: list[AlarmChange]
+    message: SensorReadings
+
+
 @dataclass
 class SensorIntake:
     preset: AlarmPreset
@@ -53,7 +62,7 @@ class SensorIntake:
 
     def ingest(
         self, message: Message, robot_key: str | None, now_epoch_s: float, now_s: float
-    ) -> list[AlarmChange] | SensorsRefused:
+    ) -> SensorsAccepted | SensorsRefused:
         """One sensors message of ``robot_key`` (None: not in the fleet) received at
         ``now_epoch_s`` (wall clock, for staleness) and ``now_s`` (monotonic)."""
         if robot_key is None:
@@ -77,7 +86,7 @@ class SensorIntake:
                 f"{-age:.1f} s in the future (limit {self.stale_after_s:g} s)",
             )
         self._count_rejected(robot_key, msg)
-        return self._feed(robot_key, msg, now_s)
+        return SensorsAccepted(self._feed(robot_key, msg, now_s), msg)
 
     def _count_rejected(self, robot_key: str, msg: SensorReadings) -> None:
         for line in msg.rejected:
@@ -120,5 +129,6 @@ __all__ = [
     "REASON_SENSORS_UNKNOWN_ROBOT",
     "REASON_STALE_READINGS",
     "SensorIntake",
+    "SensorsAccepted",
     "SensorsRefused",
 ]

@@ -56,7 +56,7 @@ from drivers.bus import Bus, Inbox, Message
 from drivers.errors import HazfleetError, MissionError, ProtocolError
 from drivers.vda5050.codec import Envelope, encode, format_timestamp
 from drivers.vda5050.messages import State, VdaMessage
-from drivers.vda5050.sensors import SENSORS_QOS, SENSORS_TOPIC_NAME, decode_readings
+from drivers.vda5050.sensors import SENSORS_QOS, SENSORS_TOPIC_NAME
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.alarms import AlarmChange, AlarmKind, AlarmPreset
 from missions.clock import Clock
@@ -312,11 +312,10 @@ class Controller:
             self._events.emit("protocol", got.topic, f"{got.reason}: {got.detail}")
             return
         assert robot is not None
-        for change in got:
+        for change in got.changes:
             self._events.emit("alarm", robot.key, _alarm_text(change))
+        msg = got.message
         if self._gas_alerts is not None:
-            # decoded a second time: SensorIntake keeps neither the position nor readings
-            msg = decode_readings(message.payload, message.topic)
             self._announce_alerts(
                 self._gas_alerts.feed(
                     robot.key, msg, now_s, self._now(), lambda: self._active_mission(robot.key)
