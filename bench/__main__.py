@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark in turn and print Markdown tables."""
 
-from bench import dispatch_latency, drill_speed, missions, sim_speed
+from bench import dispatch_latency, drill_speed, fusion_rate, localization, missions, sim_speed
 
 if __name__ == "__main__":
     print("## dispatch latency (bench/dispatch_latency.py)\n")
@@ -13,3 +13,7 @@ if __name__ == "__main__":
     sim_speed.main([])
     print("\n## bundled drills in full (bench/sim_speed.py --drills)\n")
     sim_speed.main(["--drills"])
+    print("\n## fusion: readings fused per second, 200 x 200 grid (bench/fusion_rate.py)\n")
+    fusion_rate.main([])
+    print("\n## gas source localization, h2s-leak geometry (bench/localization.py)\n")
+    localization.main([])
