@@ -26,7 +26,7 @@ from drivers.broker import EmbeddedBroker
 from drivers.config_file import validation_to_config_error
 from drivers.errors import ConfigError, HazfleetError, TransportError
 from drivers.mqtt import MqttSettings, parse_broker_url
-from hazfleet import __version__, cli_alerts, cli_missions, paths, serve
+from hazfleet import __version__, cli_alerts, cli_detect, cli_missions, paths, serve
 from hazfleet.config import HazfleetConfig, load_config
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.register(sub)
     cli_missions.register(sub)
     cli_alerts.register(sub)
+    cli_detect.register(sub)
     return p
 
 
@@ -308,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True, soft_wrap=True)
     try:
+        if args.command == "detect":
+            return cli_detect.run(args)
         cfg = load_config(paths.config_file(args.config))
         if args.command == "drill":
             return _drill(args, cfg, console)
