@@ -1,6 +1,15 @@
 """``make bench``: run every benchmark in turn and print Markdown tables."""
 
-from bench import dispatch_latency, drill_speed, fusion_rate, localization, missions, sim_speed
+from bench import (
+    detect_eval,
+    dispatch_latency,
+    drill_speed,
+    flame_fps,
+    fusion_rate,
+    localization,
+    missions,
+    sim_speed,
+)
 
 if __name__ == "__main__":
     print("## dispatch latency (bench/dispatch_latency.py)\n")
@@ -17,3 +26,7 @@ if __name__ == "__main__":
     fusion_rate.main([])
     print("\n## gas source localization, h2s-leak geometry (bench/localization.py)\n")
     localization.main([])
+    print("\n## flame detector at 640 x 480, one core (bench/flame_fps.py)\n")
+    flame_fps.main([])
+    print("\n## still flame decision, CAIR photos: tune vs held-out half (bench/detect_eval.py)\n")
+    detect_eval.main([])
