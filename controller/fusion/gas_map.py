@@ -38,8 +38,8 @@ How it is computed, and every approximation against the formulas above:
    classes; each class uses one kernel, built from the bin's representative speed (the
    geometric mean of the bin's edges; 1.5× the lower edge for the open last bin) and the
    direction bin's centre.  With 16 directions the direction error is ≤ 11.25°.  With a
-   single known wind (the usual indoor case), pass ``speed_edges_m_s`` that bracket it
-   tightly, or bin it exactly with ``representative speed = that wind``.
+   single known wind (the usual indoor case), pass ``speed_edges_m_s`` whose bin around it
+   is narrow, so the representative speed is close to it.
 7. ``r0``, ``v0`` are the time-weighted mean and variance of all readings (weights
    ``exp(−β(t* − t_i))``), as in TDKernelDMVW.
 

@@ -61,8 +61,8 @@ the MAP cell, the rate (posterior median, g/s) when identifiable (95 % interval 
 than a factor ``rate_identifiable_factor`` and clear of the grid's ends; else None), and
 the log Bayes factor of "a source" against "no source" (all readings clean air).
 
-Cost: per reading O(cells × onsets × rates) (≈ 1–3 ms for 3,000 cells, 8 onsets, 25
-rates); memory per robot cells × onsets × rates float32.
+Cost: per reading O(cells × diffusivities × onsets × rates), in float32 (≈ 8 ms for
+3,381 cells, 13 onsets, 25 rates); memory per robot cells × scenarios × rates × 4 bytes.
 """
 
 from __future__ import annotations
