@@ -13,7 +13,13 @@ Pure functions and classes over numpy arrays: no I/O, no clock (time is an argum
 from controller.vision.detection import Detection, DetectionKind, NetaBasis, neta_priority
 from controller.vision.flame import FlameDetector, FlameSettings
 from controller.vision.flame_still import StillDecision, classify_still
-from controller.vision.intake import FrameIntake, IntakeResult, IntakeSettings, MapDetection
+from controller.vision.intake import (
+    FrameInfo,
+    FrameIntake,
+    IntakeResult,
+    IntakeSettings,
+    MapDetection,
+)
 from controller.vision.projection import TopDownView
 from controller.vision.smoke import SmokeDetector, SmokeSettings
 from controller.vision.thermal import (
@@ -29,6 +35,7 @@ __all__ = [
     "DetectionKind",
     "FlameDetector",
     "FlameSettings",
+    "FrameInfo",
     "FrameIntake",
     "IntakeResult",
     "IntakeSettings",

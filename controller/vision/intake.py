@@ -9,6 +9,9 @@ size against ``width`` / ``height``, ``pose``, ``projection``, the ``thermal`` s
 the detectors of the frame's kind and puts every detection on the map through the frame's
 ``topDownOrthographic`` projection (:mod:`controller.vision.projection`).
 
+A local camera driver, whose frames never cross MQTT, calls :meth:`FrameIntake.detect`
+with the image and a :class:`FrameInfo` instead.
+
 A bad frame is an expected outcome, not a fault: it comes back as an
 :class:`IntakeResult` with ``reason`` (the field at fault, a short stable key to count:
 ``payload``, ``topic``, ``kind``, ``data``, ``encoding``, ``width``, ``pose``, …) and
@@ -38,7 +41,7 @@ from controller.vision.projection import TopDownView
 from controller.vision.smoke import SmokeDetector, SmokeSettings
 from controller.vision.thermal import RadiometricScale, ThermalDetector, ThermalSettings
 from drivers.errors import ProtocolError
-from drivers.vda5050.camera import CAMERA_TOPIC_NAME, decode_frame
+from drivers.vda5050.camera import CAMERA_TOPIC_NAME, FrameKind, decode_frame
 
 _ENCODING_OF_KIND = {"rgb": "jpeg", "thermal": "png16"}
 _JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
@@ -58,6 +61,22 @@ class IntakeSettings:
     turn_tolerance_rad: float = 0.01
     min_confidence: float = 0.0
     """detections below this are dropped"""
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """What the intake needs to know about a frame besides its pixels."""
+
+    manufacturer: str
+    serial_number: str
+    image_id: str
+    map_id: str
+    timestamp: str
+    """VDA 5050 timestamp of the frame"""
+    kind: FrameKind
+    view: TopDownView
+    scale: RadiometricScale | None = None
+    """raw → °C of a thermal frame"""
 
 
 @dataclass(frozen=True)
@@ -117,27 +136,48 @@ class FrameIntake:
             meta, image, view = _checked_frame(topic, payload)
         except ProtocolError as e:
             return IntakeResult(reason=e.field or "payload", error=e)
-        key = (str(meta["manufacturer"]), str(meta["serialNumber"]))
+        scale = None
         if meta["kind"] == "thermal":
-            scale = RadiometricScale(
-                float(meta["thermal"]["kelvinPerCount"]), float(meta["thermal"]["offsetC"])
-            )
-            found = self._thermal.detect(image, scale)
+            thermal = meta["thermal"]
+            scale = RadiometricScale(float(thermal["kelvinPerCount"]), float(thermal["offsetC"]))
+        info = FrameInfo(
+            manufacturer=str(meta["manufacturer"]),
+            serial_number=str(meta["serialNumber"]),
+            image_id=str(meta["imageId"]),
+            map_id=str(meta["mapId"]),
+            timestamp=str(meta["timestamp"]),
+            kind=meta["kind"],
+            view=view,
+            scale=scale,
+        )
+        return IntakeResult(detections=self.detect(info, image, now_s))
+
+    def detect(
+        self, info: FrameInfo, image: NDArray[Any], now_s: float
+    ) -> tuple[MapDetection, ...]:
+        """The located detections of a frame that is already decoded and checked: the second
+        half of :meth:`handle`, and the entry for a local camera driver.  ``image`` as
+        :func:`~drivers.vda5050.camera.decode_frame` gives it (RGB uint8 (H, W, 3), or
+        uint16 (H, W) raw counts with ``info.scale``)."""
+        found: list[Detection]
+        if info.kind == "thermal":
+            if info.scale is None:
+                raise ValueError(f"thermal frame {info.image_id} needs a RadiometricScale")
+            found = self._thermal.detect(image, info.scale)
         else:
+            key = (info.manufacturer, info.serial_number)
             robot = self._robots.get(key)
             if robot is None:
                 robot = self._robots[key] = _RobotVision(
                     FlameDetector(self.settings.flame), SmokeDetector(self.settings.smoke)
                 )
-            if robot.view is None or self._moved(robot.view, view):
+            if robot.view is None or self._moved(robot.view, info.view):
                 robot.flame.reset()
                 robot.smoke.reset()
-            robot.view = view
+            robot.view = info.view
             found = robot.flame.update(image, now_s) + robot.smoke.update(image, now_s)
-        located = tuple(
-            _locate(d, meta, view) for d in found if d.confidence >= self.settings.min_confidence
-        )
-        return IntakeResult(detections=located)
+        minimum = self.settings.min_confidence
+        return tuple(_locate(d, info) for d in found if d.confidence >= minimum)
 
     def _moved(self, before: TopDownView, now: TopDownView) -> bool:
         s = self.settings
@@ -150,18 +190,18 @@ class FrameIntake:
         )
 
 
-def _locate(d: Detection, meta: dict[str, Any], view: TopDownView) -> MapDetection:
-    x_m, y_m = view.pixel_to_map(*d.centroid_px)
+def _locate(d: Detection, info: FrameInfo) -> MapDetection:
+    x_m, y_m = info.view.pixel_to_map(*d.centroid_px)
     return MapDetection(
         detection=d,
-        manufacturer=str(meta["manufacturer"]),
-        serial_number=str(meta["serialNumber"]),
-        image_id=str(meta["imageId"]),
-        map_id=str(meta["mapId"]),
-        timestamp=str(meta["timestamp"]),
+        manufacturer=info.manufacturer,
+        serial_number=info.serial_number,
+        image_id=info.image_id,
+        map_id=info.map_id,
+        timestamp=info.timestamp,
         x_m=x_m,
         y_m=y_m,
-        radius_m=math.sqrt(d.area_px / math.pi) * view.metres_per_px,
+        radius_m=math.sqrt(d.area_px / math.pi) * info.view.metres_per_px,
     )
 
 

@@ -7,13 +7,20 @@ import base64
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
-from controller.vision import FrameIntake, IntakeResult
+from controller.vision import (
+    FrameInfo,
+    FrameIntake,
+    IntakeResult,
+    RadiometricScale,
+    TopDownView,
+)
 from tests.controller.vision.frames import FIRE_XY_M, camera, fire_world, payload, topic
 
 CELL_CENTRE = (10.25, 5.25)
@@ -62,6 +69,21 @@ def test_temporal_cues_build_per_robot_and_restart_when_it_moves() -> None:
     moved = intake.handle(topic("a"), payload(cam_a, "rgb", 9.0, 5.0, serial="a"), 0.45)
     assert flames(moved)[0].detection.confidence < confirmed - 0.25
     intake.forget("m", "a")
+
+
+def test_a_local_camera_driver_hands_over_decoded_frames() -> None:
+    cam = camera(fire_world())
+    view = TopDownView(7.0, 5.0, 0.0, 320, 240, 16.0, 12.0)
+    info = FrameInfo("m", "local", "cam0-1", "shed", "2026-01-01T00:00:00.00Z", "rgb", view)
+    located = FrameIntake().detect(info, cam.rgb(7.0, 5.0, 0.0), now_s=0.0)
+    (flame,) = [d for d in located if d.detection.kind == "flame"]
+    assert (flame.x_m, flame.y_m) == pytest.approx(CELL_CENTRE, abs=0.12)
+    thermal = replace(info, kind="thermal", view=replace(view, width_px=160, height_px=120))
+    with pytest.raises(ValueError, match="RadiometricScale"):
+        FrameIntake().detect(thermal, cam.thermal(7.0, 5.0, 0.0), now_s=0.0)
+    scaled = replace(thermal, scale=RadiometricScale(0.1))
+    (hot,) = FrameIntake().detect(scaled, cam.thermal(7.0, 5.0, 0.0), now_s=0.0)
+    assert math.hypot(hot.x_m - CELL_CENTRE[0], hot.y_m - CELL_CENTRE[1]) < 0.5
 
 
 def test_min_confidence_drops_weak_detections() -> None:
