@@ -73,6 +73,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from controller.fusion.consensus import consensus_deficits, consensus_weights
 from controller.fusion.grid import BoolArray, FloatArray, GridSpec, as_float_array
 
 _MOLAR_VOLUME_20C_M3_MOL = 8.314462618 * 293.15 / 101325.0
@@ -373,38 +374,15 @@ class GasSourceEstimator:
 
     def robot_weights(self) -> dict[str, float]:
         """Weight in [0, 1] of each robot's evidence (module docstring, "Robots")."""
-        out = {rid: 0.0 if r.flat_tripped else 1.0 for rid, r in self._robots.items()}
-        # the worst outlier first, then again among the rest: a faulty robot's readings
-        # must not make a healthy robot look inconsistent
-        for _ in range(len(out)):
-            deficits = self.consensus_deficits(out)
-            if not deficits:
-                break
-            worst = max(deficits, key=lambda rid: deficits[rid])
-            excess = (deficits[worst] - self.consensus_deficit_nats) / self.consensus_deficit_nats
-            if excess <= 0.0:
-                break
-            out[worst] = float(np.clip(1.0 - excess, 0.0, 1.0))
-            if out[worst] > 0.0:
-                break  # partly trusted: it stays in, the others are judged with it
-        return out
+        base = {rid: 0.0 if r.flat_tripped else 1.0 for rid, r in self._robots.items()}
+        logliks = {rid: (r.loglik, r.n) for rid, r in self._robots.items()}
+        return consensus_weights(logliks, base, self.consensus_deficit_nats)
 
     def consensus_deficits(self, weights: dict[str, float]) -> dict[str, float]:
-        """Per robot with weight > 0, when at least three such robots have readings: how much
-        worse, in nats per reading, its readings fit the most probable hypothesis of all of
-        them (weighted) than its own most probable hypothesis."""
-        live = [rid for rid, w in weights.items() if w > 0 and self._robots[rid].n >= 5]
-        if len(live) < 3:
-            return {}
-        total = np.zeros(self._shape, dtype=np.float32)
-        for rid in live:
-            total += np.float32(weights[rid]) * self._robots[rid].loglik
-        best = int(np.argmax(total))
-        out: dict[str, float] = {}
-        for rid in live:
-            r = self._robots[rid]
-            out[rid] = (float(r.loglik.max()) - float(r.loglik.ravel()[best])) / r.n
-        return out
+        """Per robot: how much worse, in nats per reading, its readings fit the joint most
+        probable hypothesis than its own (:func:`.consensus.consensus_deficits`)."""
+        logliks = {rid: (r.loglik, r.n) for rid, r in self._robots.items()}
+        return consensus_deficits(logliks, weights)
 
     def log_posterior(self) -> FloatArray:
         """Unnormalised log-posterior over (candidate cell, onset, rate)."""

@@ -15,20 +15,26 @@ no closed form once a background is present; the grid over ``S`` is exact to its
 A dose-rate reading without its counts is turned into the counts it stands for,
 ``N = Ḣ·eff·dt`` (not an integer: the Poisson formula above still applies to it).
 
+Faulty detectors.  Each reading's likelihood is mixed with a broad outlier density,
+``(1 − ε)·Poisson(N; λ) + ε·u(N)`` with ``u(N) = 1/((N + 1)·ln 10⁷)`` (log-uniform over
+counts up to 10⁷), so that one absurd reading moves the posterior by a bounded amount, and
+log-likelihoods are kept per robot and weighted by their agreement with the fleet's
+consensus (:mod:`.consensus`; three robots or more).
+
 Not handled: shielding between source and robot (reads low: the estimate is pushed away
-from the shield), several sources, a faulty detector (no per-robot down-weighting here:
-the gas estimator has it, see docs/fusion.md).
+from the shield), several sources.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from controller.fusion.consensus import consensus_weights
 from controller.fusion.grid import BoolArray, FloatArray, GridSpec, as_float_array
 
 
@@ -37,7 +43,8 @@ class RadiationSourceEstimate:
     """A gamma point-source estimate: posterior mean ``x_m, y_m`` (m), 2×2
     ``covariance_m2``, RMS radius ``sigma_m``, 95 % radius ``radius95_m`` around the mean,
     most probable cell ``map_x_m, map_y_m``, strength (µSv/h at 1 m: posterior median and
-    95 % interval), background (µSv/h, posterior mean) and ``readings_used``."""
+    95 % interval), background (µSv/h, posterior mean), ``readings_used`` (by robots
+    with weight > 0) and the weight of each robot."""
 
     x_m: float
     y_m: float
@@ -50,6 +57,7 @@ class RadiationSourceEstimate:
     strength_interval_usv_h_at_1m: tuple[float, float]
     background_usv_h: float
     readings_used: int
+    robot_weights: dict[str, float] = field(default_factory=dict)
 
 
 class RadiationSourceEstimator:
@@ -72,6 +80,8 @@ class RadiationSourceEstimator:
         n_strengths: int = 71,
         min_distance_m: float | None = None,
         candidates: BoolArray | None = None,
+        outlier_prob: float = 0.01,
+        consensus_deficit_nats: float = 1.0,
     ) -> None:
         if not (math.isfinite(efficiency_cps_per_usv_h) and efficiency_cps_per_usv_h > 0):
             raise ValueError(
@@ -85,6 +95,10 @@ class RadiationSourceEstimator:
         lo, hi = strength_bounds_usv_h_at_1m
         if not (0 < lo < hi and math.isfinite(hi)):
             raise ValueError("strength_bounds_usv_h_at_1m: need 0 < low < high")
+        if not (0.0 < outlier_prob < 1.0):
+            raise ValueError(f"outlier_prob: must be in (0, 1), got {outlier_prob}")
+        if not (math.isfinite(consensus_deficit_nats) and consensus_deficit_nats > 0):
+            raise ValueError(f"consensus_deficit_nats: must be > 0, got {consensus_deficit_nats}")
         if n_strengths < 2:
             raise ValueError(f"n_strengths: need >= 2, got {n_strengths}")
         self.grid = grid
@@ -103,9 +117,12 @@ class RadiationSourceEstimator:
         gx, gy = grid.center_coordinates()
         self._cand_x: FloatArray = gx[mask]
         self._cand_y: FloatArray = gy[mask]
-        self._loglik: FloatArray = np.zeros(
-            (self._cand_x.size, self.backgrounds_usv_h.size, n_strengths)
-        )
+        self._shape = (self._cand_x.size, self.backgrounds_usv_h.size, n_strengths)
+        self._robots: dict[str, tuple[FloatArray, list[int]]] = {}
+        """robot → (log-likelihood, [readings])"""
+        self._ln_in = math.log1p(-outlier_prob)
+        self._ln_eps = math.log(outlier_prob) - math.log(math.log(1e7))
+        self.consensus_deficit_nats = consensus_deficit_nats
         self._n = 0
 
     @property
@@ -119,8 +136,10 @@ class RadiationSourceEstimator:
         y_m: npt.ArrayLike,
         counts: npt.ArrayLike,
         live_time_s: npt.ArrayLike,
+        robot_id: str = "robot",
     ) -> None:
-        """Fuse counts (≥ 0) taken over ``live_time_s`` (> 0 s) at map points (m)."""
+        """Fuse counts (≥ 0) taken over ``live_time_s`` (> 0 s) at map points (m) by the
+        detector of ``robot_id``."""
         xs = as_float_array("x_m", x_m)
         ys = as_float_array("y_m", y_m)
         n = as_float_array("counts", counts, nonnegative=True)
@@ -130,6 +149,10 @@ class RadiationSourceEstimator:
         size = max(xs.size, ys.size, n.size, dt.size)
         xs, ys, n, dt = (np.broadcast_to(a, (size,)) for a in (xs, ys, n, dt))
         self.grid.cells_of(xs, ys, field="x_m/y_m")
+        robot = self._robots.get(robot_id)
+        if robot is None:
+            robot = self._robots[robot_id] = (np.zeros(self._shape), [0])
+        loglik, count = robot
         lnb = self.backgrounds_usv_h[None, :, None]
         s = self.strengths[None, None, :]
         for xi, yi, ni, ti in zip(xs, ys, n, dt, strict=True):
@@ -138,7 +161,10 @@ class RadiationSourceEstimator:
             )
             lam = self.efficiency * ti * (lnb + s / d2[:, None, None])
             lam = np.maximum(lam, 1e-300)
-            self._loglik += ni * np.log(lam) - lam
+            poisson = ni * np.log(lam) - lam - math.lgamma(float(ni) + 1.0)
+            outlier = self._ln_eps - math.log(float(ni) + 1.0)
+            loglik += np.logaddexp(poisson + self._ln_in, outlier)
+            count[0] += 1
             self._n += 1
 
     def add_dose_rates(
@@ -147,16 +173,31 @@ class RadiationSourceEstimator:
         y_m: npt.ArrayLike,
         dose_rate_usv_h: npt.ArrayLike,
         live_time_s: npt.ArrayLike,
+        robot_id: str = "robot",
     ) -> None:
-        """Fuse dose-rate readings (µSv/h, ≥ 0) averaged over ``live_time_s`` seconds; they
-        count as ``Ḣ·eff·dt`` counts (module docstring)."""
+        """Fuse dose-rate readings (µSv/h, ≥ 0) averaged over ``live_time_s`` seconds by the
+        detector of ``robot_id``; they count as ``Ḣ·eff·dt`` counts (module docstring)."""
         rate = as_float_array("dose_rate_usv_h", dose_rate_usv_h, nonnegative=True)
         dt = as_float_array("live_time_s", live_time_s, nonnegative=True)
-        self.add_counts(x_m, y_m, rate * self.efficiency * dt, dt)
+        self.add_counts(x_m, y_m, rate * self.efficiency * dt, dt, robot_id)
+
+    def robot_weights(self) -> dict[str, float]:
+        """Weight in [0, 1] of each robot's readings (:mod:`.consensus`)."""
+        logliks = {rid: (ll, c[0]) for rid, (ll, c) in self._robots.items()}
+        return consensus_weights(
+            logliks, dict.fromkeys(self._robots, 1.0), self.consensus_deficit_nats
+        )
+
+    def _log_posterior(self, weights: dict[str, float]) -> FloatArray:
+        total = np.zeros(self._shape)
+        for rid, (ll, _c) in self._robots.items():
+            if weights[rid] > 0.0:
+                total += weights[rid] * ll
+        return total
 
     def posterior_map(self) -> FloatArray:
         """Posterior probability of the source per grid cell, ``(ny, nx)``."""
-        lp = self._loglik
+        lp = self._log_posterior(self.robot_weights())
         p = np.exp(lp - lp.max()).sum(axis=(1, 2))
         out = np.zeros(self.grid.size)
         ix, iy = self.grid.cells_of(self._cand_x, self._cand_y)
@@ -167,7 +208,8 @@ class RadiationSourceEstimator:
         """The current estimate, or None before any reading."""
         if self._n == 0:
             return None
-        lp = self._loglik
+        weights = self.robot_weights()
+        lp = self._log_posterior(weights)
         p = np.exp(lp - lp.max())
         p /= p.sum()
         pc = p.sum(axis=(1, 2))
@@ -199,5 +241,6 @@ class RadiationSourceEstimator:
             strength_usv_h_at_1m=float(med),
             strength_interval_usv_h_at_1m=(float(lo), float(hi)),
             background_usv_h=background,
-            readings_used=self._n,
+            readings_used=sum(c[0] for rid, (_ll, c) in self._robots.items() if weights[rid] > 0),
+            robot_weights=weights,
         )

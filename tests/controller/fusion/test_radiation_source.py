@@ -77,3 +77,25 @@ def test_validation_names_the_field() -> None:
         est.add_dose_rates(1.0, 1.0, float("nan"), 1.0)
     with pytest.raises(ValueError, match="efficiency_cps_per_usv_h"):
         RadiationSourceEstimator(GRID, efficiency_cps_per_usv_h=0.0)
+
+
+def test_a_faulty_robot_does_not_move_the_estimate() -> None:
+    src = (12.8, 10.6)
+    field = RadiationField([PointSource(*src, 0.5, "Cs-137")])
+    xs = np.arange(1.0, 19.0, 0.5)
+    est = RadiationSourceEstimator(GRID, efficiency_cps_per_usv_h=EFF)
+    for k, row in enumerate((2.0, 7.5, 13.0)):
+        det = Detector(EFF, np.random.default_rng([3, k]))
+        counts = [det.count(field.dose_rate_at(float(x), row), 1.0) for x in xs]
+        est.add_counts(xs, row, counts, 1.0, robot_id=f"r{k}")
+    base = est.estimate()
+    assert base is not None
+    assert math.hypot(base.x_m - src[0], base.y_m - src[1]) < 0.5
+    # a fourth robot whose counter went wild: tens of µSv/h wherever it drives
+    wild = np.random.default_rng(5).lognormal(math.log(50.0), 0.5, xs.size)
+    est.add_dose_rates(xs, 9.0, wild, 1.0, robot_id="wild")
+    result = est.estimate()
+    assert result is not None
+    assert result.robot_weights == {"r0": 1.0, "r1": 1.0, "r2": 1.0, "wild": 0.0}
+    assert result.readings_used == 3 * xs.size
+    assert math.hypot(result.x_m - base.x_m, result.y_m - base.y_m) < 1e-6
