@@ -59,6 +59,8 @@ def clean(mask: NDArray[np.uint8], open_px: int = 3, close_px: int = 5) -> NDArr
 def components(mask: NDArray[np.uint8], min_area_px: int) -> Components:
     """8-connected components of a 0 / 255 (or 0 / 1) mask with at least ``min_area_px``
     pixels, largest first."""
+    if mask.size == 0:
+        return Components(labels=np.zeros(mask.shape, np.int32), blobs=())
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(
         mask, connectivity=8, ltype=cv2.CV_32S
     )

@@ -79,6 +79,7 @@ class FlameDetector:
         self._missed: dict[int, int] = {}
         self._next_id = 0
         self._last_t_s: float | None = None
+        self._shape: tuple[int, ...] = ()
 
     # ------------------------------------------------------------------ single frame
 
@@ -125,11 +126,13 @@ class FlameDetector:
     def update(self, rgb: NDArray[np.uint8], t_s: float) -> list[Detection]:
         """Flame regions of the next video frame taken at ``t_s`` (s), confidence raised by
         flicker and growth of the region's track.  A frame more than ``max_gap_s`` after
-        the previous one, or before it, restarts the temporal state."""
+        the previous one, before it, or of another size restarts the temporal state."""
         s = self.settings
-        if self._last_t_s is not None and not 0.0 <= t_s - self._last_t_s <= s.max_gap_s:
+        stale = self._last_t_s is not None and not 0.0 <= t_s - self._last_t_s <= s.max_gap_s
+        if stale or rgb.shape != self._shape:
             self.reset()
         self._last_t_s = t_s
+        self._shape = rgb.shape
         luma = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
         high = self._flicker.push(luma)
         found = self.regions(rgb)

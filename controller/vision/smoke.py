@@ -72,6 +72,9 @@ class BlockStats:
 def block_stats(rgb: NDArray[np.uint8], block_px: int) -> BlockStats:
     """:class:`BlockStats` of an RGB frame; ``block_px`` must be even."""
     rows, cols = rgb.shape[0] // block_px, rgb.shape[1] // block_px
+    if rows == 0 or cols == 0:  # a frame smaller than one block has no blocks
+        empty = np.zeros((rows, cols), np.float32)
+        return BlockStats(luma=empty, chroma=empty, energy=empty)
     crop = rgb[: rows * block_px, : cols * block_px]
     luma = np.asarray(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), dtype=np.float32)
     chroma = (crop.max(axis=2).astype(np.int16) - crop.min(axis=2)).astype(np.float32)

@@ -3,6 +3,7 @@ and flicker and growth raise the confidence that colour alone gives."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -92,6 +93,21 @@ def test_a_long_pause_restarts_the_temporal_cues() -> None:
     assert after_pause[0].confidence < confirmed[0].confidence - 0.2
     detector.reset()
     assert detector.update(cam.rgb(*FIRE_XY_M, 0.0), 0.0)[0].confidence < 0.5
+
+
+def test_tiny_frames_and_a_change_of_size() -> None:
+    tiny = np.zeros((1, 1, 3), np.uint8)
+    detector = FlameDetector()
+    assert detector.detect(tiny) == [] and detector.update(tiny, 0.0) == []
+    assert not detector.classify(tiny).fire and detector.detect_still(tiny) == []
+    world = fire_world()
+    world.step(2.0)  # a few cells: still a region at half the resolution
+    cam = camera(world, seed=6)
+    for k in range(8):
+        confirmed = detector.update(cam.rgb(*FIRE_XY_M, 0.0), 0.04 * k)
+    half = cv2.resize(cam.rgb(*FIRE_XY_M, 0.0), (160, 120), interpolation=cv2.INTER_NEAREST)
+    resized = detector.update(np.asarray(half, np.uint8), 0.36)
+    assert resized and resized[0].confidence < confirmed[0].confidence - 0.2
 
 
 def _constant(p_logit: float, threshold: float) -> LinearScore:

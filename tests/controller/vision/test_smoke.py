@@ -82,5 +82,7 @@ def test_block_statistics_measure_grey_light_and_texture() -> None:
     assert st_flat.luma.shape == (2, 3)
     assert np.allclose(st_flat.energy, 0.0) and np.allclose(st_flat.chroma, 0.0)
     assert np.all(st_checker.energy > 20.0)
+    tiny = np.zeros((10, 10, 3), np.uint8)  # smaller than one block
+    assert SmokeDetector().detect(tiny) == [] and SmokeDetector().update(tiny, 0.0) == []
     with pytest.raises(ValueError, match="block_px"):
         SmokeDetector(type(SmokeDetector().settings)(block_px=15))
