@@ -1,6 +1,7 @@
 """``make bench``: run every benchmark in turn and print Markdown tables."""
 
 from bench import (
+    allocation,
     detect_eval,
     dispatch_latency,
     drill_speed,
@@ -30,3 +31,5 @@ if __name__ == "__main__":
     flame_fps.main([])
     print("\n## still flame decision, CAIR photos: tune vs held-out half (bench/detect_eval.py)\n")
     detect_eval.main([])
+    print("\n## allocation: robots x missions on a 2,025-node site (bench/allocation.py)\n")
+    allocation.main([])
