@@ -17,7 +17,7 @@ from missions.clock import Clock
 
 log = logging.getLogger(__name__)
 
-EventKind = Literal["robot", "mission", "protocol", "alarm"]
+EventKind = Literal["robot", "mission", "protocol", "alarm", "alert", "hazard"]
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,12 @@ class ControllerEvent:
     at_s: float
     """clock.monotonic() when the controller noticed it"""
     kind: str
-    """"robot" (availability change), "mission" (outcome change), "protocol" (rejection)
-    or "alarm" (a gas alarm raised or cleared)"""
+    """"robot" (availability change), "mission" (outcome change), "protocol" (rejection),
+    "alarm" (a gas alarm raised or cleared), "alert" (an alert new, escalated, cleared or
+    acknowledged) or "hazard" (the hazard picture registered a hazard for the first time)"""
     subject: str
-    """robot key "manufacturer/serial" (robot, alarm), mission id, or the MQTT topic of a
-    rejected message"""
+    """robot key "manufacturer/serial" (robot, alarm), mission id, the MQTT topic of a
+    rejected message, an alert's condition key, or a hazard (``gas:H2S``, ``fire``)"""
     detail: str
 
 

@@ -22,8 +22,9 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from controller.alerts import (
     Alert,
@@ -43,7 +44,14 @@ from controller.alerts import (
 )
 from controller.dispatcher import Dispatcher, MissionStatus
 from controller.events import ControllerEvent, EventEmitter, EventListener
+from controller.hazard_watch import (
+    REASON_BAD_FRAME,
+    REASON_FRAME_UNKNOWN_ROBOT,
+    HazardWatch,
+    WatchSettings,
+)
 from controller.heartbeat import Heartbeat, controller_will
+from controller.picture import FirstSeen, HazardPicture
 from controller.registry import (
     Ingested,
     Registry,
@@ -54,6 +62,7 @@ from controller.registry import (
 from controller.sensing import SensorIntake, SensorsRefused
 from drivers.bus import Bus, Inbox, Message
 from drivers.errors import HazfleetError, MissionError, ProtocolError
+from drivers.vda5050.camera import CAMERA_QOS, CAMERA_TOPIC_NAME
 from drivers.vda5050.codec import Envelope, encode, format_timestamp
 from drivers.vda5050.messages import State, VdaMessage
 from drivers.vda5050.sensors import SENSORS_QOS, SENSORS_TOPIC_NAME
@@ -103,6 +112,9 @@ class ControllerSettings:
     controller does not subscribe to the stream"""
     sensors_stale_after_s: float = 30.0
     """a sensors message older than this (by its timestamp) is refused as stale"""
+    hazard_watch: WatchSettings | None = field(default_factory=WatchSettings)
+    """the live hazard picture and camera detectors (controller/hazard_watch.py); None:
+    the controller neither subscribes to camera frames nor keeps a picture"""
 
 
 def _alarm_text(c: AlarmChange) -> str:
@@ -193,6 +205,17 @@ class Controller:
             if settings.alarm_preset is not None
             else None
         )
+        self._watch = (
+            HazardWatch(
+                HazardPicture.for_site(site, settings.hazard_watch.picture),
+                self,
+                settings.hazard_watch,
+                on_first_seen=self._hazard_seen,
+                map_id=site.map_id,
+            )
+            if settings.hazard_watch is not None
+            else None
+        )
         self.messages_rejected: Counter[str] = self._registry.rejected
         """reason -> count of received messages the controller refused"""
         self._running = False
@@ -217,6 +240,12 @@ class Controller:
                         self._inbox,
                         SENSORS_QOS,
                     )
+                if self._watch is not None:
+                    self._bus.subscribe(
+                        Topic.filter(self._settings.interface, CAMERA_TOPIC_NAME),
+                        self._inbox,
+                        CAMERA_QOS,
+                    )
                 self._subscribed = True
             self._heartbeat.start()
             self._running = True
@@ -240,6 +269,8 @@ class Controller:
             for change in self._registry.refresh(now_s):
                 self._events.emit("robot", change.robot.key, change.new)
             self._dispatcher.tick(now_s)
+            if self._watch is not None:
+                self._watch.tick(now_s)
             self._heartbeat.tick()
             if self._alerts_unsaved:
                 self._save_alerts(list(self._alerts_unsaved.values()))
@@ -315,12 +346,46 @@ class Controller:
         for change in got.changes:
             self._events.emit("alarm", robot.key, _alarm_text(change))
         msg = got.message
+        if self._watch is not None:
+            self._watch.on_sensors(robot.key, msg, now_s, self._now())
         if self._gas_alerts is not None:
             self._announce_alerts(
                 self._gas_alerts.feed(
                     robot.key, msg, now_s, self._now(), lambda: self._active_mission(robot.key)
                 )
             )
+
+    def _handle_camera(self, watch: HazardWatch, message: Message, now_s: float) -> None:
+        try:
+            topic = Topic.parse(message.topic)
+            robot = self._registry.get(f"{topic.manufacturer}/{topic.serial}")
+        except ProtocolError:
+            robot = None
+        if robot is None:
+            reason, detail = REASON_FRAME_UNKNOWN_ROBOT, "not in the fleet"
+        else:
+            refused = watch.on_frame(message, robot.key, now_s, self._now())
+            if refused is None:
+                return
+            reason, detail = REASON_BAD_FRAME, refused
+        self.messages_rejected[reason] += 1
+        log.warning("refused %s: %s (%s)", message.topic, reason, detail)
+        self._events.emit("protocol", message.topic, f"{reason}: {detail}")
+
+    def _hazard_seen(self, first: FirstSeen) -> None:
+        self._events.emit(
+            "hazard",
+            first.hazard,
+            f"first seen by {first.robot} at ({first.x_m:.1f}, {first.y_m:.1f}): "
+            f"{first.value:g} {first.unit}",
+        )
+
+    def hazard_picture(self) -> dict[str, Any] | None:
+        """The live hazard picture's digest (controller/picture.py), None without one."""
+        with self._lock:
+            if self._watch is None:
+                return None
+            return self._watch.picture.summary(self._clock.monotonic())
 
     # ----------------------------------------------------------------------- alerts
 
@@ -427,6 +492,7 @@ class Controller:
         for change in changes:
             if change.kind is not ChangeKind.UPDATED or change.escalated:
                 log.info("%s", change.text())
+                self._events.emit("alert", change.alert.key, change.text())
             if self._on_alert is not None:
                 try:
                     self._on_alert(change)
@@ -496,6 +562,9 @@ class Controller:
         try:
             if self._sensing is not None and message.topic.endswith("/" + SENSORS_TOPIC_NAME):
                 self._handle_sensors(self._sensing, message, now_s)
+                return
+            if self._watch is not None and message.topic.endswith("/" + CAMERA_TOPIC_NAME):
+                self._handle_camera(self._watch, message, now_s)
                 return
             result = self._registry.ingest(message, now_s)
             if isinstance(result, Rejection):

@@ -104,6 +104,10 @@ class IntakeResult:
     reason: str | None = None
     """None when the frame was accepted; else the field at fault"""
     error: ProtocolError | None = None
+    info: FrameInfo | None = None
+    """the accepted frame's metadata (its footprint: ``info.view``)"""
+    image: NDArray[Any] | None = None
+    """the accepted frame's pixels, for evidence crops"""
 
     @property
     def accepted(self) -> bool:
@@ -150,7 +154,7 @@ class FrameIntake:
             view=view,
             scale=scale,
         )
-        return IntakeResult(detections=self.detect(info, image, now_s))
+        return IntakeResult(detections=self.detect(info, image, now_s), info=info, image=image)
 
     def detect(
         self, info: FrameInfo, image: NDArray[Any], now_s: float

@@ -64,7 +64,8 @@ def test_restart_after_shutdown_resumes_without_duplicate_delivery() -> None:
     beats = [m for m in h.bus.published if "heartbeat" in m.topic]
     assert [b.payload.count(b'"ONLINE"') for b in beats] == [1, 0, 1]
     # white-box: a second set of subscriptions would deliver every message twice
-    assert sum(1 for sub in h.bus._subs if sub.sink is h.controller._inbox) == 3
+    # (state, connection, factsheet and the camera frames of the hazard watch)
+    assert sum(1 for sub in h.bus._subs if sub.sink is h.controller._inbox) == 4
     r1 = h.online("R1")
     h.controller.submit(spec())
     h.tick()

@@ -1,0 +1,532 @@
+"""The live hazard picture: what the robots sense, fused into maps and source estimates.
+
+:class:`HazardPicture` is pure (no I/O, no clock: every call takes the time, seconds on
+the controller's monotonic clock).  The controller feeds it every accepted sensor message
+and every camera frame, and reads it for alerts, the API and drill scoring.  It keeps, on
+one grid over the site (docs/fusion.md for the estimators themselves):
+
+* a **gas map per channel** (Kernel DM+V/W: mean, variance, confidence) from every ``ok``
+  reading, wind-stretched with the wind the robots report;
+* a **dose-rate map** from the ``doseRate`` channel;
+* the **hazard layers** (log-odds with time decay) fed by the camera detectors, each
+  report weighted by that detector's measured true/false positive rates
+  (:data:`DETECTOR_RELIABILITY`); a frame that shows nothing of a kind is a confirmed
+  miss over its footprint;
+* a **gas source estimate** per toxic channel (and CH4), started the first time a reading
+  of that channel passes its trigger (:data:`SOURCE_TRIGGERS`), with the fleet's mean wind
+  at that moment; earlier readings of the last ``history_s`` seconds are replayed into it,
+  so the clean air around the leak counts too;
+* a **radiation source estimate**, started the first time a dose rate passes
+  ``dose_trigger_usv_h``.
+
+Cost is bounded for large fleets: readings are buffered and fused into the kernel maps
+in one batch per :meth:`HazardPicture.flush` (one call per controller step); a source
+estimator takes at most one reading per robot every ``source_min_interval_s`` and only
+considers candidate cells within ``source_search_radius_m`` of where its gas was first
+found; before any trigger, nothing but the kernel maps is computed.
+
+One faulty robot never poisons the picture: readings whose status is not ``ok`` are not
+fused (the robot itself says the cell is warming up, over range, dropped out or faulty);
+a stuck cell that still says ``ok`` is caught by the gas estimator's flat-line rule and
+consensus weighting (docs/fusion.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from controller.fusion.dose_map import DoseRateMap
+from controller.fusion.gas_map import KernelDMV
+from controller.fusion.gas_source import GasSourceEstimate, GasSourceEstimator, ppm_per_g_m3
+from controller.fusion.grid import GridSpec
+from controller.fusion.hazard_map import HazardMap
+from controller.fusion.radiation_source import RadiationSourceEstimate, RadiationSourceEstimator
+from drivers.vda5050.sensors import SensorReadings
+from missions.site import SiteMap
+
+GAS_CHANNELS: tuple[str, ...] = ("H2S", "CO", "NH3", "Cl2", "SO2", "NO2", "LEL", "CH4", "O2")
+"""channels that get a gas map"""
+
+MOLAR_MASS_G_MOL: Mapping[str, float] = {
+    "H2S": 34.08,
+    "CO": 28.01,
+    "NH3": 17.03,
+    "Cl2": 70.90,
+    "SO2": 64.07,
+    "NO2": 46.01,
+    "CH4": 16.04,
+}
+"""channels whose source the controller estimates, with the molar mass that turns their
+reading into g/m³ (CH4 reads %vol: 10,000 ppm per %vol)"""
+
+SOURCE_TRIGGERS: Mapping[str, float] = {
+    "H2S": 1.0,
+    "CO": 5.0,
+    "NH3": 5.0,
+    "Cl2": 0.3,
+    "SO2": 1.0,
+    "NO2": 1.0,
+    "CH4": 0.25,
+}
+"""a reading above this (the channel's unit) is gas, not sensor noise: well above each
+cell's noise and drift band (simulator/robot.py's clean-air bounds) and below the lowest
+alarm set point of docs/alarms.md; the first one starts that channel's source estimate"""
+
+SENSOR_T90_S: Mapping[str, float] = {
+    "H2S": 30.0,
+    "CO": 30.0,
+    "NH3": 90.0,
+    "Cl2": 60.0,
+    "SO2": 30.0,
+    "NO2": 40.0,
+    "CH4": 20.0,
+}
+"""response time t90 of typical cells (hazards.md §4.5: Alphasense, City, Dräger data),
+used to filter the forward model as the cell filters the gas; a site sets its own
+detectors' values in :class:`PictureSettings`"""
+
+DETECTOR_RELIABILITY: Mapping[str, tuple[float, float, str]] = {
+    "flame": (0.90, 0.08, "held-out half of the CAIR fire image set (bench/detect_eval.py)"),
+    "smoke": (0.80, 0.10, "assumed: no labelled smoke set here; Shafar et al. 2017 report "
+                          "72-91 % for weights-free smoke detection (hazards.md §2.2)"),
+    "hotspot": (0.95, 0.02, "assumed: radiometric thresholding of a calibrated camera"),
+}
+"""detector kind -> (true positive rate, false positive rate, where the figures come from)"""
+
+LAYER_OF_DETECTION: Mapping[str, str] = {"flame": "fire", "smoke": "smoke", "hotspot": "heat"}
+
+
+@dataclass(frozen=True)
+class PictureSettings:
+    cell_m: float = 0.5
+    """hazard-map and gas-map cell side"""
+    margin_m: float = 5.0
+    """the grid covers the site's nodes and zones plus this margin"""
+    kernel_sigma_m: float = 1.0
+    wind_scale_s: float = 1.0
+    """DM+V/W stretch γ: metres per m/s of wind"""
+    map_decay_per_s: float = 1.0 / 600.0
+    """gas-map time decay β: a reading weighs 1/e after 10 minutes"""
+    source_cell_m: float = 1.0
+    source_search_radius_m: float = 30.0
+    source_min_interval_s: float = 2.0
+    source_diffusivities_m2_s: tuple[float, ...] = (0.05, 0.2, 1.0)
+    """eddy diffusivity hypotheses (indoor still air to a breezy yard)"""
+    source_onset_ages_s: tuple[float, ...] = (15.0, 30.0, 60.0, 120.0, 300.0, 900.0)
+    """the release started this long before its gas was first found (hypotheses)"""
+    mixing_height_m: float = 2.0
+    history_s: float = 120.0
+    """readings kept per robot and channel to replay into a source estimate at its start"""
+    sensor_t90_s: Mapping[str, float] = field(default_factory=lambda: dict(SENSOR_T90_S))
+    dose_trigger_usv_h: float = 1.0
+    """ten times a typical background: a source is near"""
+    dose_live_time_s: float = 10.0
+    """the dose rate on the stream is averaged over this long (docs/protocol.md)"""
+    dose_efficiency_cps_per_usv_h: float = 10.0
+    """counts/s per µSv/h of the robots' counters (simulator: DOSE_EFFICIENCY)"""
+    detection_min_confidence: float = 0.5
+    """a camera detection at least this confident counts as seen (alerts, first detection)"""
+
+
+@dataclass
+class _Buffered:
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    t: list[float] = field(default_factory=list)
+    u: list[float] = field(default_factory=list)
+    v: list[float] = field(default_factory=list)
+
+    def add(self, x: float, y: float, value: float, t: float, u: float, v: float) -> None:
+        self.x.append(x)
+        self.y.append(y)
+        self.value.append(value)
+        self.t.append(t)
+        self.u.append(u)
+        self.v.append(v)
+
+    def clear(self) -> None:
+        for items in (self.x, self.y, self.value, self.t, self.u, self.v):
+            items.clear()
+
+
+@dataclass(frozen=True)
+class Sample:
+    t_s: float
+    x_m: float
+    y_m: float
+    value: float
+
+
+@dataclass(frozen=True)
+class FirstSeen:
+    """When the picture first registered a hazard of some kind, and from what."""
+
+    t_s: float
+    hazard: str
+    """``gas:H2S``, ``radiation``, ``fire``, ``smoke``, ``heat``"""
+    robot: str
+    x_m: float
+    y_m: float
+    value: float
+    unit: str
+
+
+class HazardPicture:
+    """Maps and source estimates over ``grid`` (module docstring)."""
+
+    def __init__(self, grid: GridSpec, settings: PictureSettings | None = None) -> None:
+        self.settings = settings or PictureSettings()
+        self.grid = grid
+        s = self.settings
+        self.hazards = HazardMap(grid)
+        self.dose = DoseRateMap(grid, sigma_m=s.kernel_sigma_m)
+        self._gas: dict[str, KernelDMV] = {}
+        self._pending: dict[str, _Buffered] = defaultdict(_Buffered)
+        self._pending_dose = _Buffered()
+        self._wind: dict[str, tuple[float, float]] = {}
+        """robot -> its latest wind (u, v) m/s"""
+        self._history: dict[tuple[str, str], deque[Sample]] = {}
+        self._sources: dict[str, GasSourceEstimator] = {}
+        self._source_last: dict[tuple[str, str], float] = {}
+        self._radiation: RadiationSourceEstimator | None = None
+        self._radiation_last: dict[str, float] = {}
+        self.first_seen: dict[str, FirstSeen] = {}
+        """hazard -> when the picture first registered it"""
+        self.readings_fused = 0
+        self.readings_skipped = 0
+        """readings not fused: status not ``ok``, no value, off the grid"""
+        self.frames_fused = 0
+
+    @classmethod
+    def for_site(cls, site: SiteMap, settings: PictureSettings | None = None) -> HazardPicture:
+        """A picture whose grid covers ``site``'s nodes and zones plus the margin."""
+        s = settings or PictureSettings()
+        xs = [n.x for n in site.nodes]
+        ys = [n.y for n in site.nodes]
+        for zone in site.zones:
+            xs.extend(p[0] for p in zone.polygon)
+            ys.extend(p[1] for p in zone.polygon)
+        m = s.margin_m
+        grid = GridSpec.covering(min(xs) - m, min(ys) - m, max(xs) + m, max(ys) + m, s.cell_m)
+        return cls(grid, s)
+
+    # ------------------------------------------------------------------ input: readings
+
+    def add_readings(self, robot: str, msg: SensorReadings, t_s: float) -> list[FirstSeen]:
+        """One accepted sensor message of ``robot`` received at ``t_s``: buffered for the
+        maps (see :meth:`flush`) and fed to the source estimates.  Returns the hazards the
+        picture registers for the first time."""
+        if msg.x_m is None or msg.y_m is None:
+            self.readings_skipped += len(msg.readings)
+            return []
+        x, y = msg.x_m, msg.y_m
+        values = {
+            r.channel: r.value for r in msg.readings if r.status == "ok" and r.value is not None
+        }
+        self.readings_skipped += len(msg.readings) - len(values)
+        speed, direction = values.get("windSpeed"), values.get("windDirection")
+        if speed is not None and direction is not None:
+            rad = math.radians(direction)
+            self._wind[robot] = (speed * math.cos(rad), speed * math.sin(rad))
+        if not bool(self.grid.contains(x, y)):
+            self.readings_skipped += len(values)
+            return []
+        u, v = self._wind.get(robot, (0.0, 0.0))
+        new: list[FirstSeen] = []
+        for channel, value in values.items():
+            if channel in GAS_CHANNELS:
+                self._pending[channel].add(x, y, max(0.0, value), t_s, u, v)
+                self.readings_fused += 1
+                if channel in MOLAR_MASS_G_MOL:
+                    new.extend(self._gas_source_reading(robot, channel, Sample(t_s, x, y, value)))
+            elif channel == "doseRate":
+                self._pending_dose.add(x, y, max(0.0, value), t_s, u, v)
+                self.readings_fused += 1
+                new.extend(self._dose_reading(robot, Sample(t_s, x, y, value)))
+        return new
+
+    def _gas_source_reading(self, robot: str, channel: str, sample: Sample) -> list[FirstSeen]:
+        s = self.settings
+        key = (robot, channel)
+        hist = self._history.get(key)
+        if hist is None:
+            hist = self._history[key] = deque()
+        hist.append(sample)
+        while hist and hist[0].t_s < sample.t_s - s.history_s:
+            hist.popleft()
+        estimator = self._sources.get(channel)
+        found: list[FirstSeen] = []
+        if estimator is None:
+            if sample.value < SOURCE_TRIGGERS[channel]:
+                return []
+            estimator = self._start_source(channel, sample)
+            hazard = f"gas:{channel}"
+            first = FirstSeen(
+                sample.t_s, hazard, robot, sample.x_m, sample.y_m, sample.value, _unit(channel)
+            )
+            self.first_seen.setdefault(hazard, first)
+            found.append(first)
+            # every robot's recent readings of this channel, clean air included
+            for (r, ch), samples in self._history.items():
+                if ch == channel:
+                    self._feed_source(estimator, r, channel, list(samples))
+            return found
+        last = self._source_last.get(key)
+        if last is None or sample.t_s - last >= s.source_min_interval_s - 1e-9:
+            self._feed_source(estimator, robot, channel, [sample])
+        return found
+
+    def _start_source(self, channel: str, sample: Sample) -> GasSourceEstimator:
+        s = self.settings
+        g = self.grid
+        sg = GridSpec.covering(
+            g.origin_x_m,
+            g.origin_y_m,
+            g.origin_x_m + g.nx * g.cell_m,
+            g.origin_y_m + g.ny * g.cell_m,
+            s.source_cell_m,
+        )
+        cx, cy = sg.center_coordinates()
+        near = np.hypot(cx - sample.x_m, cy - sample.y_m) <= s.source_search_radius_m
+        u, v = self.mean_wind()
+        ppm = ppm_per_g_m3(MOLAR_MASS_G_MOL[channel])
+        estimator = GasSourceEstimator(
+            sg,
+            wind_u_m_s=u,
+            wind_v_m_s=v,
+            diffusivity_m2_s=s.source_diffusivities_m2_s,
+            mixing_height_m=s.mixing_height_m,
+            units_per_g_m3=ppm / 1e4 if channel == "CH4" else ppm,
+            noise_floor=SOURCE_TRIGGERS[channel] / 2.0,
+            onsets_s=[sample.t_s - age for age in s.source_onset_ages_s],
+            candidates=near,
+        )
+        self._sources[channel] = estimator
+        return estimator
+
+    def _feed_source(
+        self, estimator: GasSourceEstimator, robot: str, channel: str, samples: list[Sample]
+    ) -> None:
+        s = self.settings
+        key = (robot, channel)
+        last = self._source_last.get(key)
+        keep: list[Sample] = []
+        for sm in samples:
+            if last is not None and sm.t_s - last < s.source_min_interval_s - 1e-9:
+                continue
+            if not bool(estimator.grid.contains(sm.x_m, sm.y_m)):
+                continue
+            keep.append(sm)
+            last = sm.t_s
+        if not keep:
+            return
+        self._source_last[key] = keep[-1].t_s
+        tau = s.sensor_t90_s.get(channel, 0.0) / math.log(10.0)
+        estimator.add_readings(
+            robot,
+            [k.t_s for k in keep],
+            [k.x_m for k in keep],
+            [k.y_m for k in keep],
+            [max(0.0, k.value) for k in keep],
+            sensor_tau_s=tau,
+        )
+
+    def _dose_reading(self, robot: str, sample: Sample) -> list[FirstSeen]:
+        s = self.settings
+        est = self._radiation
+        found: list[FirstSeen] = []
+        if est is None:
+            if sample.value < s.dose_trigger_usv_h:
+                return []
+            est = self._radiation = RadiationSourceEstimator(
+                self.grid,
+                efficiency_cps_per_usv_h=s.dose_efficiency_cps_per_usv_h,
+                backgrounds_usv_h=(0.05, 0.1, 0.2),
+            )
+            first = FirstSeen(
+                sample.t_s, "radiation", robot, sample.x_m, sample.y_m, sample.value, "µSv/h"
+            )
+            self.first_seen.setdefault("radiation", first)
+            found.append(first)
+        last = self._radiation_last.get(robot)
+        if last is None or sample.t_s - last >= s.dose_live_time_s - 1e-9:
+            # readings a live time apart hold independent counts
+            est.add_dose_rates(sample.x_m, sample.y_m, sample.value, s.dose_live_time_s)
+            self._radiation_last[robot] = sample.t_s
+        return found
+
+    # ------------------------------------------------------------------ input: frames
+
+    def add_frame(
+        self,
+        robot: str,
+        kind: str,
+        footprint: tuple[float, float, float] | None,
+        detections: Iterable[tuple[str, float, float, float, float]],
+        t_s: float,
+    ) -> list[FirstSeen]:
+        """One accepted camera frame of ``robot``: its ``kind`` (``rgb``/``thermal``), its
+        floor ``footprint`` (centre x, y and radius, m; None if unknown) and its located
+        detections ``(detector kind, confidence, x_m, y_m, radius_m)``.  A detection at
+        least ``detection_min_confidence`` confident raises its layer; every detector kind
+        this frame's kind runs that saw nothing confident is a confirmed miss over the
+        footprint."""
+        self.frames_fused += 1
+        s = self.settings
+        seen: set[str] = set()
+        new: list[FirstSeen] = []
+        for det_kind, confidence, x, y, radius in detections:
+            layer = LAYER_OF_DETECTION.get(det_kind)
+            if layer is None or confidence < s.detection_min_confidence:
+                continue
+            if not bool(self.grid.contains(x, y)):
+                continue
+            tpr, fpr, _ = DETECTOR_RELIABILITY[det_kind]
+            self.hazards.update(layer, x, y, max(radius, self.grid.cell_m), True, tpr, fpr, t_s)
+            seen.add(det_kind)
+            if layer not in self.first_seen:
+                first = FirstSeen(t_s, layer, robot, x, y, confidence, "confidence")
+                self.first_seen[layer] = first
+                new.append(first)
+        if footprint is not None:
+            fx, fy, fr = footprint
+            if bool(self.grid.contains(fx, fy)):
+                runs = ("hotspot",) if kind == "thermal" else ("flame", "smoke")
+                for det_kind in runs:
+                    if det_kind in seen:
+                        continue
+                    tpr, fpr, _ = DETECTOR_RELIABILITY[det_kind]
+                    layer = LAYER_OF_DETECTION[det_kind]
+                    self.hazards.update(layer, fx, fy, fr, False, tpr, fpr, t_s)
+        return new
+
+    # ------------------------------------------------------------------ maps
+
+    def flush(self) -> None:
+        """Fuse the buffered readings into the kernel maps (one batch per channel)."""
+        for channel, buf in self._pending.items():
+            if not buf.value:
+                continue
+            gas = self._gas.get(channel)
+            if gas is None:
+                s = self.settings
+                gas = self._gas[channel] = KernelDMV(
+                    self.grid,
+                    sigma_m=s.kernel_sigma_m,
+                    wind_scale_s=s.wind_scale_s,
+                    decay_per_s=s.map_decay_per_s,
+                )
+            gas.add(buf.x, buf.y, buf.value, buf.t, buf.u, buf.v)
+            buf.clear()
+        d = self._pending_dose
+        if d.value:
+            self.dose.add(d.x, d.y, d.value, d.t)
+            d.clear()
+
+    def gas_map(self, channel: str) -> KernelDMV | None:
+        self.flush()
+        return self._gas.get(channel)
+
+    def mean_wind(self) -> tuple[float, float]:
+        """The fleet's mean wind (u, v) m/s from each robot's latest report; calm if none."""
+        if not self._wind:
+            return (0.0, 0.0)
+        us, vs = zip(*self._wind.values(), strict=True)
+        return (sum(us) / len(us), sum(vs) / len(vs))
+
+    def gas_sources(self) -> dict[str, GasSourceEstimate]:
+        """channel -> its current source estimate (channels with a started estimate)."""
+        out: dict[str, GasSourceEstimate] = {}
+        for channel, est in self._sources.items():
+            got = est.estimate()
+            if got is not None:
+                out[channel] = got
+        return out
+
+    def radiation_source(self) -> RadiationSourceEstimate | None:
+        return self._radiation.estimate() if self._radiation is not None else None
+
+    def summary(self, t_s: float) -> dict[str, Any]:
+        """A JSON-able digest: per gas channel the map's peak, the source estimates, the
+        dose map's peak, each hazard layer's peak probability, and the first sightings."""
+        self.flush()
+        g = self.grid
+        gas: dict[str, Any] = {}
+        for channel, kmap in sorted(self._gas.items()):
+            snap = kmap.snapshot(t_s)
+            flat = snap.mean.ravel()
+            j = int(np.argmax(flat))
+            x, y = g.center_of(j % g.nx, j // g.nx)
+            gas[channel] = {
+                "readings": kmap.count,
+                "peak_mean": round(float(flat[j]), 4),
+                "peak_x_m": round(x, 2),
+                "peak_y_m": round(y, 2),
+                "unit": _unit(channel),
+            }
+        sources: dict[str, Any] = {}
+        for channel, est in self.gas_sources().items():
+            sources[channel] = {
+                "x_m": round(est.x_m, 2),
+                "y_m": round(est.y_m, 2),
+                "sigma_m": round(est.sigma_m, 2),
+                "radius95_m": round(est.radius95_m, 2),
+                "rate_g_s": None if est.rate_g_s is None else round(est.rate_g_s, 5),
+                "readings_used": est.readings_used,
+                "robot_weights": {k: round(w, 3) for k, w in sorted(est.robot_weights.items())},
+            }
+        rad = self.radiation_source()
+        radiation = None
+        if rad is not None:
+            radiation = {
+                "x_m": round(rad.x_m, 2),
+                "y_m": round(rad.y_m, 2),
+                "sigma_m": round(rad.sigma_m, 2),
+                "radius95_m": round(rad.radius95_m, 2),
+                "strength_usv_h_at_1m": round(rad.strength_usv_h_at_1m, 3),
+                "readings_used": rad.readings_used,
+            }
+        layers: dict[str, float] = {}
+        for name in ("fire", "smoke", "heat"):
+            p = self.hazards.probability(name, t_s)
+            layers[name] = round(float(p.max()), 4)
+        return {
+            "grid": {"origin_x_m": g.origin_x_m, "origin_y_m": g.origin_y_m,
+                     "cell_m": g.cell_m, "nx": g.nx, "ny": g.ny},
+            "wind_m_s": [round(w, 3) for w in self.mean_wind()],
+            "gas": gas,
+            "gas_sources": sources,
+            "radiation_source": radiation,
+            "hazard_layers_peak_probability": layers,
+            "first_seen": {
+                k: {"t_s": round(f.t_s, 3), "robot": f.robot, "x_m": round(f.x_m, 2),
+                    "y_m": round(f.y_m, 2), "value": f.value, "unit": f.unit}
+                for k, f in sorted(self.first_seen.items())
+            },
+            "readings_fused": self.readings_fused,
+            "readings_skipped": self.readings_skipped,
+            "frames_fused": self.frames_fused,
+        }  # fmt: skip
+
+
+def _unit(channel: str) -> str:
+    from missions.alarms import CHANNEL_UNITS
+
+    return CHANNEL_UNITS.get(channel, "")
+
+
+__all__ = [
+    "DETECTOR_RELIABILITY",
+    "GAS_CHANNELS",
+    "SOURCE_TRIGGERS",
+    "FirstSeen",
+    "HazardPicture",
+    "PictureSettings",
+]
