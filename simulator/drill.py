@@ -24,8 +24,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from controller.alerts import AlertQuery
 from controller.events import ControllerEvent
 from controller.service import (
     Controller,
@@ -121,6 +123,10 @@ class DrillResult:
     """robot serial -> channel -> highest reading of its sensor stream"""
     ratings: dict[str, dict[str, Any]] = field(default_factory=dict)
     """robot serial -> its exposure rating from the scenario (rated robots only)"""
+    picture: dict[str, Any] | None = None
+    """the controller's hazard picture at the end (Controller.hazard_picture)"""
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    """every alert the controller raised, oldest first, times in simulated seconds"""
 
     def summary(self) -> dict[str, Any]:
         """The stable ``summary.json`` format (documented in docs/drills.md)."""
@@ -169,6 +175,8 @@ class DrillResult:
             "faults": [dict(f) for f in self.faults],
             "exposure": {serial: dict(peaks) for serial, peaks in self.exposure.items()},
             "ratings": {serial: dict(r) for serial, r in self.ratings.items()},
+            "picture": self.picture,
+            "alerts": [dict(a) for a in self.alerts],
         }
 
 
@@ -557,4 +565,36 @@ class DrillRunner:
                 for r in sc.robots
                 if r.rating is not None
             },
+            picture=controller.hazard_picture(),
+            alerts=self._alerts(controller),
         )
+
+    def _alerts(self, controller: Controller) -> list[dict[str, Any]]:
+        """The controller's alerts for summary.json, raise and clear times in simulated s."""
+
+        def sim_s(at: datetime | None) -> float | None:
+            return None if at is None else round(at.timestamp() - self._epoch_s, 3)
+
+        out = []
+        for a in sorted(controller.alerts(AlertQuery(limit=100_000)), key=lambda a: a.raised_at):
+            out.append(
+                {
+                    "id": a.id,
+                    "key": a.key,
+                    "severity": a.severity.value,
+                    "hazard": a.hazard.value,
+                    "title": a.title,
+                    "robot": a.robot,
+                    "mission": a.mission,
+                    "x_m": a.location.x_m if a.location is not None else None,
+                    "y_m": a.location.y_m if a.location is not None else None,
+                    "raised_s": sim_s(a.raised_at),
+                    "cleared_s": sim_s(a.cleared_at),
+                    "peak": a.peak,
+                    "unit": a.unit,
+                    "occurrences": a.occurrences,
+                    "evidence_readings": len(a.readings),
+                    "image_bbox": list(a.image.bbox) if a.image is not None else None,
+                }
+            )
+        return out

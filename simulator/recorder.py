@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 NEEDS_DETECTION = "needs hazard detection (issue 5)"
 NO_HAZARDS = "no hazard ground truth in this drill's summary"
+NEEDS_WITHDRAWAL = "the controller does not withdraw robots from hazards yet (issue 6)"
 NEEDS_RATINGS = "no robot has an exposure rating in the scenario (robots.N.rating)"
 NEEDS_GAS_SERIES = (
     "needs the gas field along the trajectory over time (the summary has only the "
@@ -276,6 +277,131 @@ def _first_alert(sources: Sequence[Mapping[str, Any]], recorder: DrillRecorder) 
     return kpi
 
 
+ALERT_HAZARD_SOURCES: Mapping[str, tuple[str, ...]] = {
+    "gas_toxic": ("gas_release", "spill"),
+    "flammable": ("gas_release", "spill"),
+    "oxygen": ("gas_release", "spill"),
+    "fire": ("fire",),
+    "smoke": ("fire",),
+    "heat": ("fire",),
+    "radiation": ("radiation_source",),
+    "spill": ("spill",),
+}
+"""alert hazard -> the ground-truth hazard kinds that make such an alert true"""
+NOT_SCORED_SEVERITIES = ("info",)
+"""info alerts (an estimated source's position) report, they do not alarm"""
+
+
+def _onset(item: Mapping[str, Any]) -> float:
+    for key in ("onset_s", "start_s", "onset"):
+        value = item.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+    return 0.0
+
+
+def _first_detection(
+    summary: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Simulated seconds from the first hazard's onset to the first time the controller's
+    hazard picture registered a hazard (a gas reading past its trigger, a dose rate past
+    its trigger, a confident camera detection)."""
+    picture = summary.get("picture")
+    if not isinstance(picture, Mapping):
+        return _absent("the controller kept no hazard picture", "s")
+    seen = picture.get("first_seen") or {}
+    if not seen:
+        return _absent("the controller's picture registered no hazard", "s")
+    onset = min(_onset(s) for s in sources)
+    hazard, first = min(seen.items(), key=lambda kv: float(kv[1]["t_s"]))
+    kpi = _kpi(
+        round(max(0.0, float(first["t_s"]) - onset), 3),
+        "s",
+        f"first: {hazard} by {first['robot']} at {float(first['t_s']):g} s; onset {onset:g} s",
+    )
+    kpi["per_hazard_s"] = {
+        k: round(max(0.0, float(v["t_s"]) - onset), 3) for k, v in sorted(seen.items())
+    }
+    return kpi
+
+
+def _first_alert_of(
+    summary: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Simulated seconds from the first hazard's onset to the first alert (warn or worse)."""
+    alerts = [
+        a for a in summary.get("alerts") or [] if a.get("severity") not in NOT_SCORED_SEVERITIES
+    ]
+    if not alerts:
+        kpi = _kpi(None, "s", "no alert was raised")
+        kpi["alerts_raised"] = 0
+        return kpi
+    onset = min(_onset(s) for s in sources)
+    first = min(alerts, key=lambda a: float(a["raised_s"]))
+    kpi = _kpi(
+        round(max(0.0, float(first["raised_s"]) - onset), 3),
+        "s",
+        f"first: {first['severity']} {first['title']}, at {float(first['raised_s']):g} s; "
+        f"onset {onset:g} s",
+    )
+    kpi["alerts_raised"] = len(alerts)
+    return kpi
+
+
+def _localization_error(
+    summary: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Metres between each source estimate of the controller's picture and the true source
+    of its kind (the gas of its channel; a radiation source); the KPI is the largest."""
+    picture = summary.get("picture")
+    if not isinstance(picture, Mapping):
+        return _absent("the controller kept no hazard picture", "m")
+    errors: dict[str, float] = {}
+    for channel, est in sorted((picture.get("gas_sources") or {}).items()):
+        truth = [
+            s for s in sources if s["kind"] in ("gas_release", "spill") and s.get("gas") == channel
+        ]
+        if truth:
+            errors[f"gas:{channel}"] = min(
+                math.hypot(float(est["x_m"]) - t["x_m"], float(est["y_m"]) - t["y_m"])
+                for t in truth
+            )
+    rad = picture.get("radiation_source")
+    truth = [s for s in sources if s["kind"] == "radiation_source"]
+    if isinstance(rad, Mapping) and truth:
+        errors["radiation"] = min(
+            math.hypot(float(rad["x_m"]) - t["x_m"], float(rad["y_m"]) - t["y_m"]) for t in truth
+        )
+    if not errors:
+        return _absent("no source estimate matched a true source (none was started)", "m")
+    kpi = _kpi(round(max(errors.values()), 3), "m", "largest error of the source estimates")
+    kpi["per_source"] = {k: round(v, 3) for k, v in errors.items()}
+    return kpi
+
+
+def _alarms_scored(
+    summary: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(true, false) alerts: an alert (warn or worse) is true when, at its raise time, a
+    ground-truth hazard of a kind that can cause it had started (ALERT_HAZARD_SOURCES);
+    sensor-fault and other alerts are not scored here."""
+    true_ids: list[str] = []
+    false_ids: list[str] = []
+    for a in summary.get("alerts") or []:
+        kinds = ALERT_HAZARD_SOURCES.get(str(a.get("hazard")))
+        if kinds is None or a.get("severity") in NOT_SCORED_SEVERITIES:
+            continue
+        at = float(a["raised_s"])
+        started = any(s["kind"] in kinds and _onset(s) <= at + 1e-9 for s in sources)
+        (true_ids if started else false_ids).append(str(a["key"]))
+    note = "alerts (warn or worse) raised after a hazard of a causing kind had started"
+    t = _kpi(len(true_ids), "alerts", note)
+    t["keys"] = true_ids
+    f = _kpi(len(false_ids), "alerts", "alerts with no hazard of a causing kind started")
+    f["keys"] = false_ids
+    return t, f
+
+
 def _exposure_vs_rating(
     summary: Mapping[str, Any], max_dose_rate: Mapping[str, Any], dose: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -315,6 +441,16 @@ def _check(peak: Any, limit: float) -> dict[str, Any]:
     return {"peak": value, "rating": limit, "exceeded": value is not None and value > limit}
 
 
+def _alert_kpi(
+    summary: Mapping[str, Any], sources: Sequence[Mapping[str, Any]], recorder: DrillRecorder
+) -> dict[str, Any]:
+    if not sources:
+        return _absent(NO_HAZARDS, "s")
+    if "alerts" in summary:
+        return _first_alert_of(summary, sources)
+    return _first_alert(sources, recorder)  # a summary from before alerts were kept
+
+
 def kpis(result_summary: Mapping[str, Any], recorder: DrillRecorder) -> dict[str, Any]:
     """The drill's KPIs, for ``summary.json["kpis"]`` and the report's KPI table."""
     missions = result_summary.get("missions", [])
@@ -325,13 +461,16 @@ def kpis(result_summary: Mapping[str, Any], recorder: DrillRecorder) -> dict[str
     )
     lost_ever = sorted(set(recorder.ever_lost()) | set(lost_at_end))
     sources = hazard_sources(result_summary)
-    detection_note = NEEDS_DETECTION if sources else f"{NEEDS_DETECTION}; {NO_HAZARDS}"
 
     if sources:
         max_dose_rate, dose = _radiation_exposure(result_summary, sources, recorder)
     else:
         max_dose_rate, dose = _absent(NO_HAZARDS, "µSv/h"), _absent(NO_HAZARDS, "µSv")
 
+    if "alerts" in result_summary:
+        alarms_true, alarms_false = _alarms_scored(result_summary, sources)
+    else:
+        alarms_true = alarms_false = _absent(NEEDS_DETECTION, "alerts")
     robots_lost = _kpi(len(lost_ever), "robots", "offline or stale at the end or at any time")
     robots_lost["at_end"] = lost_at_end
     robots_lost["ever"] = lost_ever
@@ -346,14 +485,16 @@ def kpis(result_summary: Mapping[str, Any], recorder: DrillRecorder) -> dict[str
             "pending, dispatched or active when the drill ended",
         ),
         "robots_lost": robots_lost,
-        "time_to_first_detection_s": _absent(detection_note, "s"),
-        "time_to_first_alert_s": (
-            _first_alert(sources, recorder) if sources else _absent(detection_note, "s")
+        "time_to_first_detection_s": (
+            _first_detection(result_summary, sources) if sources else _absent(NO_HAZARDS, "s")
         ),
-        "time_to_robots_withdrawn_s": _absent(detection_note, "s"),
-        "source_localization_error_m": _absent(detection_note, "m"),
-        "alarms_true": _absent(detection_note, "alarms"),
-        "alarms_false": _absent(detection_note, "alarms"),
+        "time_to_first_alert_s": _alert_kpi(result_summary, sources, recorder),
+        "time_to_robots_withdrawn_s": _absent(NEEDS_WITHDRAWAL, "s"),
+        "source_localization_error_m": (
+            _localization_error(result_summary, sources) if sources else _absent(NO_HAZARDS, "m")
+        ),
+        "alarms_true": alarms_true,
+        "alarms_false": alarms_false,
         "exposure_vs_rating": _exposure_vs_rating(result_summary, max_dose_rate, dose),
         "max_dose_rate_usv_h": max_dose_rate,
         "dose_usv": dose,

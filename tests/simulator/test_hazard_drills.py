@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+from controller.service import ControllerSettings
+from drivers.config_file import load_model
+from missions.alarms import AlarmPreset
 from missions.mission import MissionOutcome
 from simulator.drill import DrillResult, DrillRunner
 from simulator.scenario import Scenario, load_scenario
@@ -22,6 +25,7 @@ from tests.conftest import BrokerUnderTest, fast_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DRILLS = REPO / "config" / "drills"
+PRESET = load_model(REPO / "config" / "alarms" / "industrial-scientific.yaml", AlarmPreset)
 
 pytestmark = pytest.mark.broker
 
@@ -30,7 +34,10 @@ def unique(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"interface": f"t{uuid.uuid4().hex[:10]}"})
 
 
-def run(scenario: Scenario, broker: BrokerUnderTest, seed: int = 0) -> DrillResult:
+def run(
+    scenario: Scenario, broker: BrokerUnderTest, seed: int = 0, *, sensing: bool = False
+) -> DrillResult:
+    """``sensing``: the controller takes the sensor stream, as ``hazfleet drill`` does."""
     if broker.kind != "mosquitto" or broker.embedded is None:
         pytest.skip("hazard drills are broker-independent; run once on embedded Mosquitto")
     runner = DrillRunner(
@@ -41,6 +48,7 @@ def run(scenario: Scenario, broker: BrokerUnderTest, seed: int = 0) -> DrillResu
         seed=seed,
         speed=None,
         mqtt=fast_settings(broker.url),
+        controller_settings=ControllerSettings(alarm_preset=PRESET) if sensing else None,
     )
     return runner.run()
 
@@ -82,6 +90,7 @@ def test_h2s_leak_drill_passes_and_reads_the_leak_near_its_source(
     assert {m.id: m.outcome for m in result.missions} == {
         "gas-survey-unit-12": MissionOutcome.COMPLETED,
         "control-room-entry-check": MissionOutcome.COMPLETED,
+        "leak-localization-survey": MissionOutcome.COMPLETED,
     }
     got = readings_by_node(result, scenario, "gas-survey-unit-12")
     assert set(got) == {"pump-p202", "pump-p201", "control-room"}
@@ -151,3 +160,53 @@ def test_default_drill_summary_has_no_hazards(broker: BrokerUnderTest) -> None:
     result = run(load_scenario(DRILLS / "default.yaml"), broker)
     assert result.passed, result.failures
     assert result.summary()["hazards"] == []
+
+
+def test_h2s_leak_is_detected_alerted_and_located(broker: BrokerUnderTest) -> None:
+    """The controller's side of the drill: its picture registers the gas, its alerts fire
+    after the leak starts, and its source estimate lands near the seal (issue 5)."""
+    from simulator.recorder import DrillRecorder, kpis
+
+    result = run(load_scenario(DRILLS / "h2s-leak.yaml"), broker, seed=3, sensing=True)
+    assert result.passed, result.failures
+    summary = result.summary()
+    picture = summary["picture"]
+    first = picture["first_seen"]["gas:H2S"]
+    assert first["t_s"] > 5.0  # not before the leak starts at 5 s
+    assert first["value"] >= 1.0  # the trigger, in ppm
+    # the robots' anemometers: a 0.1 m/s draught toward +x
+    assert picture["wind_m_s"] == pytest.approx([0.1, 0.0], abs=0.01)
+    source = picture["gas_sources"]["H2S"]
+    error = math.hypot(source["x_m"] - 6.0, source["y_m"] - 14.5)
+    assert error < 3.0, source  # measured median 1.7 m over seeds (docs/performance.md)
+    assert source["readings_used"] >= 20
+    alerts = summary["alerts"]
+    gas = [a for a in alerts if a["key"].startswith("gas/") and a["key"].endswith("/H2S/HIGH")]
+    assert gas and all(a["raised_s"] > 5.0 for a in gas)
+    assert gas[0]["evidence_readings"] >= 1 and gas[0]["x_m"] is not None
+    located = [a for a in alerts if a["key"] == "source/H2S"]
+    assert located and located[0]["severity"] == "info"
+    k = kpis(summary, DrillRecorder())
+    assert k["time_to_first_detection_s"]["value"] == pytest.approx(first["t_s"] - 5.0)
+    assert k["source_localization_error_m"]["value"] == pytest.approx(error, abs=0.01)
+    assert k["alarms_true"]["value"] >= 1 and k["alarms_false"]["value"] == 0
+
+
+def test_warehouse_fire_is_seen_by_the_cameras(broker: BrokerUnderTest) -> None:
+    result = run(load_scenario(DRILLS / "warehouse-fire.yaml"), broker, sensing=True)
+    assert result.passed, result.failures
+    summary = result.summary()
+    by_key = {a["key"]: a for a in summary["alerts"]}
+    flame = by_key["camera/hazfleet-sim/sim-01/flame"]
+    hotspot = by_key["camera/hazfleet-sim/sim-01/hotspot"]
+    for alert in (flame, hotspot):
+        assert alert["severity"] == "critical"
+        assert alert["raised_s"] > 5.0  # the fire starts at 5 s
+        assert alert["image_bbox"] is not None  # a crop of the frame as evidence
+        # placed on the map between the burning racks and the robot's aisle
+        assert 4.0 <= alert["x_m"] <= 32.0 and 4.0 <= alert["y_m"] <= 20.0
+    assert flame["hazard"] == "fire" and hotspot["hazard"] == "heat"
+    layers = summary["picture"]["hazard_layers_peak_probability"]
+    assert layers["fire"] > 0.5 and layers["heat"] > 0.5
+    assert summary["picture"]["frames_fused"] >= 4
+    assert set(summary["picture"]["first_seen"]) >= {"fire", "heat"}

@@ -211,15 +211,57 @@ def test_kpis_count_missions_and_lost_robots() -> None:
 )
 @pytest.mark.parametrize("with_hazards", [False, True])
 def test_kpis_that_need_detection_are_absent_not_zero(name: str, with_hazards: bool) -> None:
+    # a summary without the controller's picture and alerts (or without hazards): the
+    # detection KPIs cannot be computed, so they are absent with a reason, never 0
     hazards = [{"kind": "gas", "x_m": 10.0, "y_m": 10.0, "onset": 5.0}] if with_hazards else None
     summary = synthetic_summary(**({"hazards": hazards} if hazards else {}))
     k = kpis(summary, synthetic_recorder())
     assert k[name]["value"] is None
     assert k[name]["note"]
-    if name != "exposure_vs_rating":
-        assert "needs hazard detection (issue 5)" in k[name]["note"]
     # and it stays null (not 0) on the way to summary.json
     assert json.loads(json.dumps(k))[name]["value"] is None
+
+
+def test_detection_kpis_from_the_controllers_picture_and_alerts() -> None:
+    hazards = [
+        {"kind": "gas_release", "gas": "H2S", "x_m": 6.0, "y_m": 14.5, "start_s": 5.0},
+        {"kind": "radiation_source", "x_m": 30.0, "y_m": 0.0, "start_s": 0.0},
+    ]
+    summary = synthetic_summary(hazards=hazards)
+    summary["picture"] = {
+        "first_seen": {
+            "gas:H2S": {"t_s": 31.0, "robot": "m/r1", "x_m": 7, "y_m": 13, "value": 2,
+                        "unit": "ppm"},
+            "radiation": {"t_s": 12.0, "robot": "m/r2", "x_m": 25, "y_m": 0, "value": 3,
+                          "unit": "µSv/h"},
+        },
+        "gas_sources": {"H2S": {"x_m": 6.0, "y_m": 13.5}, "CO": {"x_m": 0.0, "y_m": 0.0}},
+        "radiation_source": {"x_m": 33.0, "y_m": 4.0},
+    }  # fmt: skip
+    summary["alerts"] = [
+        {"key": "gas/m/r1/H2S/HIGH", "severity": "error", "hazard": "gas_toxic",
+         "title": "H2S HIGH", "raised_s": 40.0},
+        {"key": "camera/m/r2/flame", "severity": "critical", "hazard": "fire",
+         "title": "flame seen", "raised_s": 20.0},
+        {"key": "gas/m/r3/H2S/LOW", "severity": "warn", "hazard": "gas_toxic",
+         "title": "H2S LOW", "raised_s": 3.0},
+        {"key": "source/H2S", "severity": "info", "hazard": "gas_toxic",
+         "title": "H2S leak located", "raised_s": 60.0},
+    ]  # fmt: skip
+    k = kpis(summary, synthetic_recorder())
+    # onset is the earliest source's (0 s): radiation was seen first, at 12 s
+    assert k["time_to_first_detection_s"]["value"] == 12.0
+    assert k["time_to_first_detection_s"]["per_hazard_s"] == {"gas:H2S": 31.0, "radiation": 12.0}
+    # the first alert of warn or worse; the info source alert does not count
+    assert k["time_to_first_alert_s"]["value"] == 3.0
+    assert k["time_to_first_alert_s"]["alerts_raised"] == 3
+    # H2S 1 m off, radiation 5 m off (3-4-5); CO has no true source and is not scored
+    assert k["source_localization_error_m"]["per_source"] == {"gas:H2S": 1.0, "radiation": 5.0}
+    assert k["source_localization_error_m"]["value"] == 5.0
+    # the LOW at 3 s came before any gas was released; the flame had no fire behind it
+    assert k["alarms_true"]["value"] == 1 and k["alarms_true"]["keys"] == ["gas/m/r1/H2S/HIGH"]
+    assert k["alarms_false"]["value"] == 2
+    assert set(k["alarms_false"]["keys"]) == {"camera/m/r2/flame", "gas/m/r3/H2S/LOW"}
 
 
 def test_time_to_first_alert_comes_from_the_controllers_alarm_events() -> None:
