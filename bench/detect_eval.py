@@ -7,14 +7,17 @@ folder is absent this prints why and exits 0 (a user's machine will not have it)
 
 Protocol (the dataset's rules): rows of ``labels.csv`` in file order; the **even**
 indices (0, 2, 4, …) are the tuning half, the **odd** ones the held-out half.  ``--fit``
-fits :data:`controller.vision.flame_still.STILL_MODEL` on the tuning half only (L2
-logistic regression; the regularisation and the threshold picked by leave-one-out on
-that half, best F1 with a false-positive rate ≤ 10 %) and prints the constants to paste.
-Without ``--fit`` it reports precision, recall, F1 and false-positive rate of the decision
-in the package (:func:`controller.vision.flame_still.decide`: the gate on flame-coloured
-pixels, then the fitted score) on both halves, plus the Chen + Celik colour rule alone
-(fire if any 8-connected flame-coloured region covers ≥ 0.5 % of the shrunk photo) as a
-baseline.
+reads the tuning half only and fits :data:`controller.vision.flame_still.STILL_MODEL` on it
+(L2 logistic regression, λ = :data:`LAMBDA`; the threshold picked by repeated stratified
+k-fold cross-validation on that half: best mean F1 with a mean false-positive rate ≤
+:data:`MAX_FPR`) and prints the constants to paste with the cross-validated estimate.
+``--tune-only`` scores the package's decision on the tuning half without reading the
+held-out images.  Without either it reports precision, recall, F1 and false-positive rate
+of the decision in the package (:func:`controller.vision.flame_still.decide`: the gate on
+flame-coloured pixels, then the fitted score) on both halves, plus the Chen + Celik colour
+rule alone (fire if any 8-connected flame-coloured region covers ≥ 0.5 % of the shrunk
+photo) as a baseline.  Every run on the held-out half is an evaluation of it; the ones
+made so far are listed in docs/detection.md.
 
 Run: ``python -m bench.detect_eval [--dataset DIR] [--fit]``
 """
@@ -40,9 +43,14 @@ from controller.vision.still_features import shrink, still_features
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "cair-fire-detection-image-dataset"
-LAMBDAS = (0.3, 1.0, 3.0, 10.0)
-THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
-MAX_FPR = 0.10
+LAMBDA = 3.0
+"""L2 penalty: 1, 3 and 10 were compared by nested cross-validation on the tuning half"""
+THRESHOLDS = tuple(round(0.2 + 0.05 * k, 2) for k in range(13))
+MAX_FPR = 0.07
+"""cap on the cross-validated false-positive rate (below the issue's 10 %, as a margin)"""
+CV_FOLDS = 5
+CV_REPEATS = 20
+CV_SEED = 0
 COLOUR_ONLY_MIN_FRACTION = 0.005
 
 
@@ -82,10 +90,15 @@ def scores(predicted: NDArray[np.bool_], truth: NDArray[np.bool_]) -> Scores:
     )
 
 
-def load(dataset: Path) -> tuple[list[str], NDArray[np.float64], NDArray[np.bool_], list[bool]]:
-    """(files, features (n, k), labels, colour-only decisions) in labels.csv order."""
+def load(
+    dataset: Path, even_only: bool = False
+) -> tuple[list[str], NDArray[np.float64], NDArray[np.bool_], list[bool]]:
+    """(files, features (n, k), labels, colour-only decisions) in labels.csv order; with
+    ``even_only`` the tuning half only (the held-out images are not even read)."""
     with (dataset / "labels.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
+    if even_only:
+        rows = rows[::2]
     files, feats, labels, colour_only = [], [], [], []
     for row in rows:
         bgr = cv2.imread(str(dataset / row["file"]), cv2.IMREAD_COLOR)
@@ -138,22 +151,53 @@ def model_of(x: NDArray[np.float64], y: NDArray[np.bool_], lam: float, thr: floa
     )
 
 
-def fit(x: NDArray[np.float64], y: NDArray[np.bool_]) -> tuple[LinearScore, float, Scores]:
-    """The model fitted on (x, y), λ and threshold chosen by leave-one-out on them."""
-    best: tuple[float, float, float, Scores] | None = None
-    for lam in LAMBDAS:
+def stratified_folds(y: NDArray[np.bool_], k: int, rng: np.random.Generator) -> NDArray[np.int_]:
+    """A fold number 0..k-1 per row, each class dealt round-robin after a shuffle."""
+    fold = np.empty(len(y), dtype=np.int_)
+    for cls in (True, False):
+        rows = np.flatnonzero(y == cls)
+        rng.shuffle(rows)
+        fold[rows] = np.arange(len(rows)) % k
+    return fold
+
+
+def cross_validate(x: NDArray[np.float64], y: NDArray[np.bool_], lam: float) -> NDArray[np.float64]:
+    """Out-of-fold scores, shape (repeats, thresholds, 3): F1, FPR and recall of each
+    repeat of stratified k-fold at each of :data:`THRESHOLDS`."""
+    rng = np.random.default_rng(CV_SEED)
+    out = np.empty((CV_REPEATS, len(THRESHOLDS), 3))
+    for rep in range(CV_REPEATS):
+        fold = stratified_folds(y, CV_FOLDS, rng)
         p = np.empty(len(y))
-        for k in range(len(y)):
-            keep = np.arange(len(y)) != k
-            p[k] = model_of(x[keep], y[keep], lam, 0.5).probability(x[k])
-        for thr in THRESHOLDS:
+        for k in range(CV_FOLDS):
+            test = fold == k
+            model = model_of(x[~test], y[~test], lam, 0.5)
+            p[test] = [model.probability(row) for row in x[test]]
+        for t, thr in enumerate(THRESHOLDS):
             s = scores(p >= thr, y)
-            if s.fpr <= MAX_FPR and (best is None or s.f1 > best[3].f1):
-                best = (lam, thr, s.f1, s)
-    if best is None:
-        raise SystemExit(f"no (lambda, threshold) keeps the false-positive rate <= {MAX_FPR}")
-    lam, thr, _f1, loo = best
-    return model_of(x, y, lam, thr), lam, loo
+            out[rep, t] = (s.f1, s.fpr, s.recall)
+    return out
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mean over the cross-validation repeats at the chosen threshold."""
+
+    f1: float
+    fpr: float
+    recall: float
+
+
+def fit(x: NDArray[np.float64], y: NDArray[np.bool_]) -> tuple[LinearScore, Estimate]:
+    """The model fitted on (x, y) with λ = :data:`LAMBDA`, its threshold chosen by repeated
+    stratified k-fold on (x, y): best mean F1 with mean FPR ≤ :data:`MAX_FPR`."""
+    mean = cross_validate(x, y, LAMBDA).mean(axis=0)
+    ok = [t for t in range(len(THRESHOLDS)) if mean[t, 1] <= MAX_FPR]
+    if not ok:
+        raise SystemExit(f"no threshold keeps the false-positive rate <= {MAX_FPR}")
+    best = max(ok, key=lambda t: (mean[t, 0], THRESHOLDS[t]))
+    estimate = Estimate(f1=mean[best, 0], fpr=mean[best, 1], recall=mean[best, 2])
+    return model_of(x, y, LAMBDA, THRESHOLDS[best]), estimate
 
 
 def _tuple(name: str, values: Sequence[float]) -> str:
@@ -163,9 +207,10 @@ def _tuple(name: str, values: Sequence[float]) -> str:
     return f"    {name}=(\n{body}    ),"
 
 
-def print_model(model: LinearScore, lam: float, loo: Scores) -> None:
+def print_model(model: LinearScore, cv: Estimate) -> None:
     print(
-        f"# fitted on the even half: lambda {lam}, leave-one-out F1 {loo.f1:.3f}, FPR {loo.fpr:.3f}"
+        f"# fitted on the even half: lambda {LAMBDA}; {CV_REPEATS} x {CV_FOLDS}-fold CV on it: "
+        f"F1 {cv.f1:.3f}, FPR {cv.fpr:.3f}, recall {cv.recall:.3f}"
     )
     print("# fmt: off")
     print("STILL_MODEL = LinearScore(")
@@ -198,27 +243,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.detect_eval", description=__doc__)
     ap.add_argument("--dataset", type=Path, default=DATASET)
     ap.add_argument("--fit", action="store_true", help="fit on the even half, print constants")
+    ap.add_argument(
+        "--tune-only", action="store_true", help="score the even half only (odd half not read)"
+    )
     args = ap.parse_args(argv)
     dataset: Path = args.dataset
     if not (dataset / "labels.csv").is_file():
         print(f"skipped: dataset folder {dataset} (with labels.csv) is absent")
         return 0
-    files, x, y, colour_only = load(dataset)
-    even = np.arange(len(files)) % 2 == 0
+    tune_only = bool(args.fit or args.tune_only)
+    files, x, y, colour_only = load(dataset, even_only=tune_only)
     if args.fit:
-        model, lam, loo = fit(x[even], y[even])
-        print_model(model, lam, loo)
+        model, cv = fit(x, y)
+        print_model(model, cv)
         return 0
+    even = np.ones(len(files), bool) if tune_only else np.arange(len(files)) % 2 == 0
     still = np.asarray([decide(f).fire for f in x], dtype=bool)
     colour = np.asarray(colour_only, dtype=bool)
     rows = []
     for name, pred in (("still classifier", still), ("colour rule only", colour)):
         rows.append((name, "tune (even)", scores(pred[even], y[even])))
-        rows.append((name, "held-out (odd)", scores(pred[~even], y[~even])))
-    print(f"dataset: {dataset} ({len(files)} photos, {int(y.sum())} fire)\n")
+        if not tune_only:
+            rows.append((name, "held-out (odd)", scores(pred[~even], y[~even])))
+    half = ", tuning half only" if tune_only else ""
+    print(f"dataset: {dataset} ({len(files)} photos{half}, {int(y.sum())} fire)\n")
     print(table(rows))
-    wrong = [f for f, a, b, e in zip(files, still, y, even, strict=True) if a != b and not e]
-    print(f"\nheld-out mistakes of the still classifier ({len(wrong)}): {', '.join(wrong)}")
+    if not tune_only:
+        wrong = [f for f, a, b, e in zip(files, still, y, even, strict=True) if a != b and not e]
+        print(f"\nheld-out mistakes of the still classifier ({len(wrong)}): {', '.join(wrong)}")
     return 0
 
 

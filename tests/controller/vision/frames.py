@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -28,6 +29,32 @@ def camera(environment: Any, seed: int = 0, spec: CameraSpec | None = None) -> C
 def clean_rgb(seed: int = 0) -> NDArray[np.uint8]:
     """Bare floor: no hazard at all."""
     return camera(CleanAir(), seed).rgb(0.0, 0.0, 0.0)
+
+
+DRAWN_FLAME_PX = (154, 54)
+"""where :func:`drawn_flame_rgb` draws its flame: the middle of its base line's top half"""
+
+
+def drawn_flame_rgb(seed: int = 0) -> NDArray[np.uint8]:
+    """Bare floor with a flame drawn on it, about 26 × 48 px: four nested ragged tongues,
+    red rim, orange, yellow, a near-white core (the layout of a real flame, hazards.md §2.1).
+
+    The simulator paints a burning cell as a flat flame-coloured square, which the still
+    decision (fitted on real photos) rightly doubts; this is a photo it should call fire."""
+    rng = np.random.default_rng(seed)
+    out = clean_rgb().copy()
+    cx, cy = DRAWN_FLAME_PX
+    h, w = 48.0, 26.0
+    layers = (((200, 30, 10), 1.0), ((245, 110, 20), 0.78), ((255, 190, 40), 0.55))
+    for colour, size in (*layers, ((255, 245, 200), 0.3)):
+        edge = []
+        for k in range(10):  # the top edge, left to right, each tip at its own height
+            t = k / 9
+            rise = h * size * (0.55 + 0.45 * np.sin(np.pi * t)) * (0.7 + 0.3 * rng.random())
+            edge.append((cx + (t - 0.5) * w * size, cy + h / 2 - rise))
+        edge += [(cx + w * size / 2, cy + h / 2), (cx - w * size / 2, cy + h / 2)]
+        cv2.fillPoly(out, [np.round(np.asarray(edge)).astype(np.int32)], colour)
+    return out
 
 
 def spill_world() -> HazardWorld:

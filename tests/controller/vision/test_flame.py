@@ -10,11 +10,14 @@ from numpy.typing import NDArray
 
 from controller.vision import FlameDetector, TopDownView
 from controller.vision.flame_still import STILL_MODEL, LinearScore
+from controller.vision.still_features import FEATURE_NAMES, still_features
 from tests.controller.vision.frames import (
+    DRAWN_FLAME_PX,
     FIRE_XY_M,
     SMOKE_ONLY_XY_M,
     camera,
     clean_rgb,
+    drawn_flame_rgb,
     fire_world,
     spill_rgb,
 )
@@ -134,3 +137,57 @@ def test_the_still_decision_runs_on_any_photo() -> None:
     assert 0.0 <= decision.probability <= 1.0
     assert decision.fire == (decision.probability >= STILL_MODEL.threshold)
     assert not decision.fire  # bare concrete is no fire
+
+
+def _feature(rgb: NDArray[np.uint8], name: str) -> float:
+    return float(still_features(rgb)[FEATURE_NAMES.index(name)])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_drawn_flame_is_fire_a_flat_patch_of_flame_colour_is_not(seed: int) -> None:
+    flame = drawn_flame_rgb(seed)
+    found = FlameDetector().detect_still(flame)
+    assert len(found) == 1 and found[0].confidence >= STILL_MODEL.threshold
+    drawn = np.argwhere((flame != clean_rgb()).any(axis=2)).mean(axis=0)  # (row, column)
+    assert found[0].centroid_px == pytest.approx((drawn[1], drawn[0]), abs=3.0)
+    assert abs(found[0].centroid_px[0] - DRAWN_FLAME_PX[0]) < 2
+    # a painted square of the flame's orange, about as large: solid, uniform, no core
+    patch = clean_rgb().copy()
+    patch[40:62, 143:165] = (245, 110, 20)
+    assert _feature(patch, "hot") == pytest.approx(_feature(flame, "hot"), abs=0.1)
+    assert _feature(patch, "hot_solidity") == 1.0 > 0.9 > _feature(flame, "hot_solidity")
+    assert _feature(patch, "warm_sat_sd") == 0.0 < _feature(flame, "warm_sat_sd")
+    assert not FlameDetector().classify(patch).fire
+
+
+def test_horizontal_bands_have_vertical_gradients_a_flame_does_not() -> None:
+    rows = np.linspace(60, 210, 240).astype(np.uint8)
+    glow = np.zeros((240, 320, 3), np.uint8)  # a sunset-like sky: orange to yellow bands
+    glow[..., 0], glow[..., 1], glow[..., 2] = 255, rows[:, None], 20
+    assert _feature(glow, "warm_gy_share") > 0.95
+    assert _feature(drawn_flame_rgb(), "warm_gy_share") < 0.5
+    assert _feature(clean_rgb(), "warm_gy_share") == 0.5  # no flame colour: neutral
+
+
+def test_small_round_glaring_blobs_count_as_compact_bright_sources() -> None:
+    assert _feature(clean_rgb(), "bright_compact") == pytest.approx(-3.0)
+    bulbs = clean_rgb().copy()
+    for x in (60, 160, 260):
+        cv2.circle(bulbs, (x, 120), 6, (255, 255, 250), -1)
+    # each counts its contour's area, a polygon through the edge pixels' centres: ~π·5.5²
+    area = 3 * np.pi * 5.5**2
+    assert _feature(bulbs, "bright_compact") == pytest.approx(
+        np.log10(0.001 + area / 76800), abs=0.02
+    )
+    flood = clean_rgb().copy()
+    cv2.circle(flood, (160, 120), 40, (255, 255, 250), -1)  # over 1 % of the photo
+    assert _feature(flood, "bright_compact") == pytest.approx(-3.0)
+
+
+def test_hot_aspect_is_height_over_width() -> None:
+    tall, wide = clean_rgb().copy(), clean_rgb().copy()
+    tall[20:220, 150:170] = (255, 180, 40)
+    wide[110:130, 60:260] = (255, 180, 40)
+    assert _feature(tall, "hot_aspect") == pytest.approx(np.log10(10.0), abs=0.1)
+    assert _feature(wide, "hot_aspect") == pytest.approx(-np.log10(10.0), abs=0.1)
+    assert _feature(clean_rgb(), "hot_aspect") == 0.0
