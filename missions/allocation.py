@@ -433,6 +433,7 @@ def solve(problem: Problem, method: Method = "optimal") -> AllocationResult:
             used[r] = True
 
     preemptions: list[Preemption] = []
+    preempting: set[int] = set()
     if p.params.preempt:
         waiting = np.array(
             [
@@ -462,11 +463,9 @@ def solve(problem: Problem, method: Method = "optimal") -> AllocationResult:
                 robot = p.robots[r]
                 assert robot.mission is not None  # busy robots carry one (validated)
                 preemptions.append(Preemption(robot.key, robot.mission, _assignment(p, m, r)))
+                preempting.add(m)
                 used[r] = True
-    taken = set(assigned) | {
-        next(i for i, m in enumerate(p.missions) if m.id == pr.assignment.mission)
-        for pr in preemptions
-    }
+    taken = set(assigned) | preempting
 
     charge = [_charge_decision(p, r) for r in np.flatnonzero(idle & low & ~used).tolist()]
     eligible = (idle & ~low, idle | charging)

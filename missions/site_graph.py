@@ -21,10 +21,14 @@ the worse class).  A zone of another kind listed in ``area_classes`` is a hazard
 too.
 
 Shortest paths use :func:`scipy.sparse.csgraph.dijkstra` from many sources at once
-(C code, a binary heap: O(k (E + N log N)) for k sources).  The nearest charger of every
-node, per level, is one multi-source run from the charger nodes (``min_only``) done at
-construction.  Pure: no I/O, no clock.  Not thread-safe only in the sense that numpy
-arrays are shared; nothing mutates after construction.
+(C code, a binary heap: O(k (E + N log N)) for k sources).  Rows of distances are kept in
+a float32 table per level once computed (sources repeat from batch to batch: where robots
+park, mission nodes), and :meth:`SiteGraph.precompute` fills the whole table when the site
+is loaded.  The nearest charger of every node, per level, is one multi-source run from
+the charger nodes (``min_only``) done at construction.
+
+Pure: no I/O, no clock.  The table fills as distances are asked for, so a SiteGraph is
+not thread-safe: the controller allocates on its one stepping thread.
 """
 
 from __future__ import annotations
@@ -131,12 +135,12 @@ class SiteGraph:
         site: SiteMap,
         area_classes: Mapping[str, AreaClass | str] | None = None,
         *,
-        table_max_nodes: int = 6000,
+        table_max_nodes: int = 4000,
     ) -> None:
         """``table_max_nodes``: keep a distance table (float32, one row per source node
         computed so far, per rating level) on sites up to this many nodes; on larger sites
         every call runs Dijkstra afresh.  Memory: 4 bytes x nodes x rows computed, at most
-        nodes² per level (16 MB at 2,025 nodes; 144 MB at 6,000)."""
+        nodes² per level (16 MB at 2,025 nodes; 64 MB at 4,000)."""
         zone_ids = {z.id for z in site.zones}
         classes: dict[str, AreaClass] = {}
         for zid, value in (area_classes or {}).items():
@@ -397,9 +401,7 @@ class SiteGraph:
                         seen.append(zid)
         return seen
 
-    def route_table(
-        self, missions: Sequence[tuple[str, Sequence[str]]], levels: Iterable[int] = range(LEVELS)
-    ) -> RouteTable:
+    def route_table(self, missions: Sequence[tuple[str, Sequence[str]]]) -> RouteTable:
         """Length of each mission's own route (``(id, step nodes)``) at each rating level.
 
         One multi-source Dijkstra per level from the distinct leg start nodes.  Missions
@@ -424,15 +426,11 @@ class SiteGraph:
                     leg_a.append(a)
                     leg_b.append(b)
         length = np.zeros((count, LEVELS))
-        wanted = list(levels)
-        for level in range(LEVELS):
-            if level not in wanted:
-                length[:, level] = np.inf
         if leg_m:
             lm = np.array(leg_m, dtype=np.int64)
             la = np.array(leg_a, dtype=np.int64)
             lb = np.array(leg_b, dtype=np.int64)
-            for level in wanted:
+            for level in range(LEVELS):
                 np.add.at(length[:, level], lm, self.pair_distances(la, lb, level))
         return RouteTable(
             ids=tuple(mid for mid, _ in missions),
