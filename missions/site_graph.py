@@ -243,8 +243,14 @@ class SiteGraph:
             if zone.kind is ZoneKind.CHARGING:
                 charging |= _inside(zone, xs, ys)
         self.chargers: IntArray = np.flatnonzero(charging & (node_level < NO_GO_LEVEL))
-        self.charger_dist_m: FloatArray = np.full((LEVELS, n), np.inf)
-        """[level, node]: metres from the node to its nearest charger (inf: none)"""
+        # a site with no charging zone at all (robots charged or swapped by hand) has no
+        # trip to a charger to plan for: 0 m, so the battery check covers the mission and
+        # the reserve only; with chargers drawn, one out of reach is a real obstacle (inf)
+        self.charger_dist_m: FloatArray = np.full(
+            (LEVELS, n), np.inf if len(self.chargers) else 0.0
+        )
+        """[level, node]: metres from the node to its nearest charger (inf: none reachable;
+        0 everywhere when the site has no charging zone)"""
         self.charger_of: IntArray = np.full((LEVELS, n), -1, dtype=np.int64)
         """[level, node]: index of that charger, -1 when none is reachable"""
         for level in range(LEVELS):

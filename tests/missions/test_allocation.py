@@ -196,13 +196,34 @@ def test_the_battery_penalty_prefers_the_robot_with_charge_to_spare() -> None:
 
 
 def test_a_mission_ending_where_no_charger_can_be_reached_is_refused() -> None:
+    site = SiteMap.model_validate(
+        {
+            "nodes": [
+                {"id": "a", "x": 0, "y": 0},
+                {"id": "b", "x": 10, "y": 0},
+                {"id": "c", "x": 50, "y": 0},
+            ],
+            "edges": [{"start": "a", "end": "b"}],
+            "zones": [{"id": "bay", "kind": "charging", "polygon": [(49, -1), (51, -1), (51, 1)]}],
+        }
+    )  # the only charger, at c, is not joined to a and b
+    (why,) = allocate(SiteGraph(site), [robot("r/1", "a")], [mission("m", "b")]).unassigned
+    assert why.code is ReasonCode.BATTERY
+    assert why.reason == "battery: no charger reachable from b, where the mission ends"
+
+
+def test_a_site_without_chargers_plans_no_trip_to_one() -> None:
     site = SiteMap(
         nodes=[Node(id="a", x=0, y=0), Node(id="b", x=10, y=0)],
         edges=[Edge(start="a", end="b")],
     )
-    (why,) = allocate(SiteGraph(site), [robot("r/1", "a")], [mission("m", "b")]).unassigned
-    assert why.code is ReasonCode.BATTERY
-    assert why.reason == "battery: no charger reachable from b, where the mission ends"
+    model = BatteryModel(drive_pct_per_m=1.0, base_pct_per_s=0.0, reserve_pct=10)
+    low = robot("r/1", "a", battery=model, battery_pct=30)
+    result = allocate(SiteGraph(site), [low], [mission("m", "b")])
+    assert result.robot_of("m") == "r/1"  # 10 m = 10 %, plus the 10 % reserve
+    assert result.assignments[0].energy_pct == pytest.approx(10.0)
+    (charge,) = allocate(SiteGraph(site), [robot("r/2", "a", battery_pct=5)], []).charging
+    assert charge.charger_node is None and charge.ready_in_s == float("inf")
 
 
 # ------------------------------------------------------------------ charging
