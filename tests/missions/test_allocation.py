@@ -460,3 +460,23 @@ def test_greedy_takes_the_nearest_robot_and_optimal_does_better() -> None:
     assert (optimal.robot_of("m1"), optimal.robot_of("m2")) == ("r/2", "r/1")  # 20 m + 10 m
     assert objective(greedy) == pytest.approx(50.0) and objective(optimal) == pytest.approx(30.0)
     assert optimal.method == "optimal" and greedy.method == "greedy"
+
+
+def test_a_kept_route_table_gives_the_same_allocation() -> None:
+    rng = np.random.default_rng(7)
+    g = grid_site(6, rng)
+    robots, missions = random_instance(g, 8, 8, rng)
+    routes = g.route_table([(m.id, m.nodes) for m in missions])
+    again = allocate(g, robots, missions, routes=routes)
+    assert again == allocate(g, robots, missions)
+    plain = SiteGraph(g.site, table_max_nodes=0)  # Dijkstra every time, float32 rows too
+    assert [a.robot for a in allocate(plain, robots, missions).assignments] == [
+        a.robot for a in again.assignments
+    ]
+
+
+def test_a_charging_robot_is_left_on_its_charger_for_routine_work() -> None:
+    on_charger = robot("r/1", "dock", status=RobotStatus.CHARGING, battery_pct=60)
+    result = allocate(graph(), [on_charger], [mission("m", "a")])
+    assert result.assignments == () and result.charging == ()
+    assert result.unassigned[0].code is ReasonCode.BUSY
