@@ -42,6 +42,7 @@ in turn takes the nearest free feasible robot.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -216,6 +217,11 @@ class Problem:
     available: BoolArray
     """[R] robot not unavailable"""
     action_bits: dict[str, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def held_actions(self) -> frozenset[str]:
+        """every action type some robot of the fleet has"""
+        return frozenset().union(*(r.capabilities.actions for r in self.robots))
 
 
 def _unique_ids(ids: Sequence[str], what: str) -> None:
@@ -570,7 +576,7 @@ def _reason(p: Problem, m: int, eligible: tuple[BoolArray, BoolArray]) -> Unassi
     # 2. actions
     act = p.act_ok[m]
     if not act.any():
-        held = set().union(*(r.capabilities.actions for r in p.robots)) if p.robots else set()
+        held = p.held_actions
         missing = sorted(mission.actions - held)
         if missing:
             noun = "action" if len(missing) == 1 else "actions"
