@@ -76,8 +76,9 @@ class WatchSettings:
     """how often the source estimates are read for their alerts"""
     source_alert_radius95_m: float = 10.0
     """a source estimate becomes an alert once 95 % of it lies within this radius"""
-    flush_every_s: float = 1.0
-    """how often buffered readings are fused into the gas and dose maps"""
+    flush_every_s: float = 10.0
+    """how often buffered readings are fused into the gas and dose maps (a query fuses
+    what is pending first; this only bounds the buffer)"""
 
 
 HazardListener = Callable[[FirstSeen], None]

@@ -114,11 +114,26 @@ class PictureSettings:
     map_decay_per_s: float = 1.0 / 600.0
     """gas-map time decay β: a reading weighs 1/e after 10 minutes"""
     source_cell_m: float = 1.0
-    source_search_radius_m: float = 30.0
+    source_search_radius_m: float = 15.0
+    """candidate source cells lie within this of the first reading past the trigger"""
     source_min_interval_s: float = 2.0
+    """a robot's readings enter a source estimate at most this often"""
+    source_max_readings_per_s: float = 0.5
+    """and all robots' together at most this often (a reading costs 1-2 ms): with many
+    robots in the gas each robot's interval grows"""
+    source_reading_margin_m: float = 10.0
+    """readings farther than this beyond the candidate area are not used"""
+    source_replay_per_robot: int = 3
+    """a robot's newest readings replayed into a new estimate (at most)"""
+    source_rates: int = 16
+    """emission-rate hypotheses (log-spaced)"""
+    source_puffs_per_decade: int = 8
+    source_min_puff_age_s: float = 0.1
+    """the forward model's quadrature: half the default points and no puffs younger than
+    0.1 s (within a 1 m source cell they add nothing a reading can tell apart)"""
     source_diffusivities_m2_s: tuple[float, ...] = (0.05, 0.2, 1.0)
     """eddy diffusivity hypotheses (indoor still air to a breezy yard)"""
-    source_onset_ages_s: tuple[float, ...] = (15.0, 30.0, 60.0, 120.0, 300.0, 900.0)
+    source_onset_ages_s: tuple[float, ...] = (15.0, 60.0, 240.0, 900.0)
     """the release started this long before its gas was first found (hypotheses)"""
     mixing_height_m: float = 2.0
     history_s: float = 120.0
@@ -195,6 +210,8 @@ class HazardPicture:
         self._history: dict[tuple[str, str], deque[Sample]] = {}
         self._sources: dict[str, GasSourceEstimator] = {}
         self._source_last: dict[tuple[str, str], float] = {}
+        self._source_centre: dict[str, tuple[float, float]] = {}
+        """channel -> where its gas was first found (the candidates' centre)"""
         self._radiation: RadiationSourceEstimator | None = None
         self._radiation_last: dict[str, float] = {}
         self.first_seen: dict[str, FirstSeen] = {}
@@ -273,15 +290,29 @@ class HazardPicture:
             )
             self.first_seen.setdefault(hazard, first)
             found.append(first)
-            # every robot's recent readings of this channel, clean air included
+            # recent readings of this channel near the find, clean air included, the
+            # newest few per robot
             for (r, ch), samples in self._history.items():
                 if ch == channel:
-                    self._feed_source(estimator, r, channel, list(samples))
+                    recent = list(samples)[-s.source_replay_per_robot :]
+                    self._feed_source(estimator, r, channel, recent)
             return found
         last = self._source_last.get(key)
-        if last is None or sample.t_s - last >= s.source_min_interval_s - 1e-9:
+        if last is None or sample.t_s - last >= self._source_interval(channel, sample.t_s) - 1e-9:
             self._feed_source(estimator, robot, channel, [sample])
         return found
+
+    def _source_interval(self, channel: str, t_s: float) -> float:
+        """Seconds between two readings of one robot into ``channel``'s estimate: the
+        minimum, or longer when so many robots feed it that the total would pass
+        ``source_max_readings_per_s``."""
+        s = self.settings
+        feeding = sum(
+            1
+            for (_, ch), last in self._source_last.items()
+            if ch == channel and t_s - last <= s.history_s
+        )
+        return max(s.source_min_interval_s, feeding / s.source_max_readings_per_s)
 
     def _start_source(self, channel: str, sample: Sample) -> GasSourceEstimator:
         s = self.settings
@@ -306,9 +337,13 @@ class HazardPicture:
             units_per_g_m3=ppm / 1e4 if channel == "CH4" else ppm,
             noise_floor=SOURCE_TRIGGERS[channel] / 2.0,
             onsets_s=[sample.t_s - age for age in s.source_onset_ages_s],
+            n_rates=s.source_rates,
             candidates=near,
+            puffs_per_decade=s.source_puffs_per_decade,
+            min_puff_age_s=s.source_min_puff_age_s,
         )
         self._sources[channel] = estimator
+        self._source_centre[channel] = (sample.x_m, sample.y_m)
         return estimator
 
     def _feed_source(
@@ -317,12 +352,16 @@ class HazardPicture:
         s = self.settings
         key = (robot, channel)
         last = self._source_last.get(key)
+        centre = self._source_centre[channel]
+        reach = s.source_search_radius_m + s.source_reading_margin_m
         keep: list[Sample] = []
         for sm in samples:
             if last is not None and sm.t_s - last < s.source_min_interval_s - 1e-9:
                 continue
             if not bool(estimator.grid.contains(sm.x_m, sm.y_m)):
                 continue
+            if math.dist((sm.x_m, sm.y_m), centre) > reach:
+                continue  # far from every candidate: it can tell them apart no better
             keep.append(sm)
             last = sm.t_s
         if not keep:

@@ -170,6 +170,8 @@ class GasSourceEstimator:
         flatline_travel_m: float = 3.0,
         consensus_deficit_nats: float = 1.0,
         rate_identifiable_factor: float = 10.0,
+        puffs_per_decade: int = _PUFFS_PER_DECADE,
+        min_puff_age_s: float = _MIN_PUFF_AGE_S,
     ) -> None:
         checks: tuple[tuple[str, float, bool], ...] = (
             ("wind_u_m_s", wind_u_m_s, True),
@@ -235,6 +237,12 @@ class GasSourceEstimator:
             raise ValueError(f"consensus_deficit_nats: must be > 0, got {consensus_deficit_nats}")
         self.consensus_deficit_nats = consensus_deficit_nats
         self.rate_identifiable_factor = rate_identifiable_factor
+        if puffs_per_decade < 2 or not (math.isfinite(min_puff_age_s) and min_puff_age_s > 0):
+            raise ValueError("puffs_per_decade must be >= 2 and min_puff_age_s > 0")
+        self.puffs_per_decade = puffs_per_decade
+        """quadrature points per decade of puff age (the forward model's cost is linear in
+        it); the integrand is taken flat below ``min_puff_age_s``"""
+        self.min_puff_age_s = min_puff_age_s
         eps = self.outlier_prob
         self._ln_out = math.log(eps / _OUTLIER_SPAN_LN)
         self._ln_in = math.log((1 - eps) / (self.sigma_ln * math.sqrt(2 * math.pi)))
@@ -261,9 +269,9 @@ class GasSourceEstimator:
         out = np.zeros((self._cand_x.size, self._n_k * n_o))
         if max_age <= 0.0:
             return out
-        decades = max(1.0, math.log10(max_age / _MIN_PUFF_AGE_S))
-        n = math.ceil(decades * _PUFFS_PER_DECADE) + 1
-        s = np.geomspace(_MIN_PUFF_AGE_S, max_age, n)
+        decades = max(1.0, math.log10(max_age / self.min_puff_age_s))
+        n = math.ceil(decades * self.puffs_per_decade) + 1
+        s = np.geomspace(self.min_puff_age_s, max_age, n)
         ux, uy = self.wind
         dx = (x_m - self._cand_x)[:, None] - ux * s[None, :]
         dy = (y_m - self._cand_y)[:, None] - uy * s[None, :]

@@ -73,8 +73,12 @@ def test_the_first_gas_past_its_trigger_starts_a_source_estimate_once() -> None:
     assert first[0].robot == "m/r2" and first[0].value == 6.0
     assert p.add_readings("m/r2", msg(21, 10, h2s(9.0)), 12.0) == []  # not again
     est = p.gas_sources()["H2S"]
-    # the replayed clean air counts, one reading per 2 s (0, 2, 4 s), then r2 at 10 and 12 s
-    assert est.readings_used == 3 + 2
+    # the replayed clean air counts: r1's newest three (2, 3, 4 s) at one per 2 s (2 and
+    # 4 s), and r2's at 10 s; with two robots feeding at most 0.5 readings/s in all, r2's
+    # next may come at 14 s
+    assert est.readings_used == 2 + 1
+    p.add_readings("m/r2", msg(21, 10, h2s(9.0)), 14.0)
+    assert p.gas_sources()["H2S"].readings_used == 2 + 2
     assert p.summary(12.0)["first_seen"]["gas:H2S"]["t_s"] == 10.0
 
 
