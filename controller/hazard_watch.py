@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from controller.alerts import Alert, Hazard, ImageCrop, Location, Reading, Severity
 from controller.picture import FirstSeen, HazardPicture, PictureSettings
 from controller.vision.detection import Detection
-from controller.vision.intake import FrameIntake, IntakeResult
+from controller.vision.intake import FrameInfo, FrameIntake, IntakeResult
 from drivers.bus import Message
 from drivers.vda5050.sensors import SensorReadings
 
@@ -119,6 +119,14 @@ class HazardWatch:
             return str(result.error) if result.error is not None else reason
         self._take_frame(robot, result, now_s)
         return None
+
+    def on_local_frame(
+        self, robot: str, info: FrameInfo, image: NDArray[Any], now_s: float
+    ) -> None:
+        """A frame of a camera read on this host (:mod:`drivers.camera_capture`), already
+        decoded: the same detectors, picture and alerts as a frame off the camera topic."""
+        found = self.intake.detect(info, image, now_s)
+        self._take_frame(robot, IntakeResult(detections=found, info=info, image=image), now_s)
 
     def on_sensors(self, robot: str, msg: SensorReadings, now_s: float, at: Any) -> None:
         """One accepted sensor message of ``robot``."""

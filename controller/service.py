@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from numpy.typing import NDArray
+
 from controller.alerts import (
     Alert,
     AlertAlreadyAcknowledged,
@@ -60,6 +62,7 @@ from controller.registry import (
     RobotStatus,
 )
 from controller.sensing import SensorIntake, SensorsRefused
+from controller.vision.intake import FrameInfo
 from drivers.bus import Bus, Inbox, Message
 from drivers.errors import HazfleetError, MissionError, ProtocolError
 from drivers.vda5050.camera import CAMERA_QOS, CAMERA_TOPIC_NAME
@@ -371,6 +374,19 @@ class Controller:
         self.messages_rejected[reason] += 1
         log.warning("refused %s: %s (%s)", message.topic, reason, detail)
         self._events.emit("protocol", message.topic, f"{reason}: {detail}")
+
+    def local_frame(self, robot_key: str, info: FrameInfo, image: NDArray[Any]) -> None:
+        """A frame from a camera read on the controller's host (a fixed camera, or a robot
+        whose frames arrive another way than the camera topic): ``robot_key`` names the
+        robot or camera in the fleet, ``info`` where the frame looks (its view on the map),
+        ``image`` as :class:`~drivers.camera_capture.CameraCapture` reads it.  Raises
+        ValueError for a robot not in the fleet or without a hazard watch."""
+        with self._lock:
+            if self._watch is None:
+                raise ValueError("this controller has no hazard watch (hazard_watch: null)")
+            if self._registry.get(robot_key) is None:
+                raise ValueError(f"robot {robot_key!r} is not in the fleet")
+            self._watch.on_local_frame(robot_key, info, image, self._clock.monotonic())
 
     def _hazard_seen(self, first: FirstSeen) -> None:
         self._events.emit(

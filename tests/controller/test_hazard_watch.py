@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 from pydantic import JsonValue
 
 from controller.alerts import AlertQuery
 from controller.hazard_watch import REASON_BAD_FRAME, REASON_FRAME_UNKNOWN_ROBOT
+from controller.vision.intake import FrameInfo
+from controller.vision.projection import TopDownView
+from drivers.camera_capture import CameraCapture
 from drivers.vda5050.camera import FrameKind
 from simulator.camera import CapturedFrame, encode_frame
 from simulator.environment import CleanAir
@@ -139,3 +144,31 @@ def test_dose_rate_alerts_escalate_and_clear_with_hysteresis() -> None:
         ("critical", False),  # cleared (latched until acknowledged)
     ]
     assert json.dumps(h.controller.hazard_picture())  # the digest stays plain JSON
+
+
+def test_a_local_camera_read_through_opencv_raises_a_fire_alert(tmp_path: Path) -> None:
+    """The local camera driver's path: a real video file read by OpenCV's capture, its
+    frames handed to the controller with where the camera looks."""
+    world = burning()
+    cam = camera(world)
+    video = tmp_path / "hall.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (320, 240))
+    for _ in range(8):
+        rgb = cam.rgb(*FIRE_XY_M, 0.0)
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        world.step(0.2)
+    writer.release()
+    h = Harness()
+    h.controller.start()
+    view = TopDownView(FIRE_XY_M[0], FIRE_XY_M[1], 0.0, 320, 240, 16.0, 12.0)
+    with CameraCapture(str(video), h.clock) as capture:
+        for shot in capture.frames():
+            info = FrameInfo(MAKER, "R1", f"local-{shot.index}", "plant", "t", "rgb", view)
+            h.controller.local_frame(f"{MAKER}/R1", info, shot.image)
+            h.tick(0.2)
+    got = alerts(h, f"camera/{MAKER}/R1/flame")
+    assert len(got) == 1 and got[0].location is not None
+    assert abs(got[0].location.x_m - FIRE_XY_M[0]) < 3.0
+    assert abs(got[0].location.y_m - FIRE_XY_M[1]) < 3.0
+    with pytest.raises(ValueError, match="not in the fleet"):
+        h.controller.local_frame(f"{MAKER}/R9", info, shot.image)
