@@ -139,6 +139,8 @@ class PictureSettings:
     history_s: float = 120.0
     """readings kept per robot and channel to replay into a source estimate at its start"""
     sensor_t90_s: Mapping[str, float] = field(default_factory=lambda: dict(SENSOR_T90_S))
+    radiation_search_radius_m: float = 30.0
+    """candidate gamma-source cells lie within this of the first dose rate past the trigger"""
     dose_trigger_usv_h: float = 1.0
     """ten times a typical background: a source is near"""
     dose_live_time_s: float = 10.0
@@ -214,6 +216,7 @@ class HazardPicture:
         """channel -> where its gas was first found (the candidates' centre)"""
         self._radiation: RadiationSourceEstimator | None = None
         self._radiation_last: dict[str, float] = {}
+        self._dose_history: dict[str, deque[Sample]] = {}
         self.first_seen: dict[str, FirstSeen] = {}
         """hazard -> when the picture first registered it"""
         self.readings_fused = 0
@@ -379,27 +382,61 @@ class HazardPicture:
 
     def _dose_reading(self, robot: str, sample: Sample) -> list[FirstSeen]:
         s = self.settings
+        hist = self._dose_history.setdefault(robot, deque())
+        hist.append(sample)
+        while hist and hist[0].t_s < sample.t_s - s.history_s:
+            hist.popleft()
         est = self._radiation
         found: list[FirstSeen] = []
         if est is None:
             if sample.value < s.dose_trigger_usv_h:
                 return []
-            est = self._radiation = RadiationSourceEstimator(
-                self.grid,
-                efficiency_cps_per_usv_h=s.dose_efficiency_cps_per_usv_h,
-                backgrounds_usv_h=(0.05, 0.1, 0.2),
-            )
+            est = self._radiation = self._start_radiation(sample)
             first = FirstSeen(
                 sample.t_s, "radiation", robot, sample.x_m, sample.y_m, sample.value, "µSv/h"
             )
             self.first_seen.setdefault("radiation", first)
             found.append(first)
-        last = self._radiation_last.get(robot)
-        if last is None or sample.t_s - last >= s.dose_live_time_s - 1e-9:
-            # readings a live time apart hold independent counts
-            est.add_dose_rates(sample.x_m, sample.y_m, sample.value, s.dose_live_time_s)
-            self._radiation_last[robot] = sample.t_s
+            # the robots' recent dose rates, background included, go in too
+            for r, samples in self._dose_history.items():
+                for old in samples:
+                    self._feed_dose(est, r, old)
+            return found
+        self._feed_dose(est, robot, sample)
         return found
+
+    def _start_radiation(self, sample: Sample) -> RadiationSourceEstimator:
+        s = self.settings
+        g = self.grid
+        sg = GridSpec.covering(
+            g.origin_x_m,
+            g.origin_y_m,
+            g.origin_x_m + g.nx * g.cell_m,
+            g.origin_y_m + g.ny * g.cell_m,
+            s.source_cell_m,
+        )
+        cx, cy = sg.center_coordinates()
+        near = np.hypot(cx - sample.x_m, cy - sample.y_m) <= s.radiation_search_radius_m
+        return RadiationSourceEstimator(
+            sg,
+            efficiency_cps_per_usv_h=s.dose_efficiency_cps_per_usv_h,
+            backgrounds_usv_h=(0.05, 0.1, 0.2),
+            n_strengths=41,
+            candidates=near,
+        )
+
+    def _feed_dose(self, est: RadiationSourceEstimator, robot: str, sample: Sample) -> None:
+        """Readings a live time apart hold independent counts: one per live time."""
+        s = self.settings
+        last = self._radiation_last.get(robot)
+        if last is not None and sample.t_s - last < s.dose_live_time_s - 1e-9:
+            return
+        if not bool(est.grid.contains(sample.x_m, sample.y_m)):
+            return
+        est.add_dose_rates(
+            sample.x_m, sample.y_m, max(0.0, sample.value), s.dose_live_time_s, robot_id=robot
+        )
+        self._radiation_last[robot] = sample.t_s
 
     # ------------------------------------------------------------------ input: frames
 
