@@ -8,6 +8,7 @@ from bench import (
     flame_fps,
     fusion_rate,
     localization,
+    localization_drill,
     missions,
     sim_speed,
 )
@@ -27,6 +28,8 @@ if __name__ == "__main__":
     fusion_rate.main([])
     print("\n## gas source localization, h2s-leak geometry (bench/localization.py)\n")
     localization.main([])
+    print("\n## source localization, live drills over the broker (bench/localization_drill.py)\n")
+    localization_drill.main([])
     print("\n## flame detector at 640 x 480, one core (bench/flame_fps.py)\n")
     flame_fps.main([])
     print("\n## still flame decision, CAIR photos: tune vs held-out half (bench/detect_eval.py)\n")
