@@ -154,11 +154,15 @@ class Setup:
     tick_s: float = TICK_S
     processes: int | None = None
     """None: the runner's choice (:func:`simulator.drill.auto_processes`)"""
+    picture: bool = True
+    """the controller keeps its hazard picture and camera watch, as ``hazfleet drill``"""
 
     def args(self) -> list[str]:
         out = ["--tick", f"{self.tick_s:g}"]
         if self.processes is not None:
             out += ["--processes", str(self.processes)]
+        if not self.picture:
+            out.append("--no-picture")
         return out
 
 
@@ -166,6 +170,7 @@ def one_run(
     robots: int, gas: bool, host: str, port: int, label: str, setup: Setup
 ) -> dict[str, Any]:
     """One drill in this process; its rates as a JSON-able dict."""
+    from controller.hazard_watch import WatchSettings
     from controller.service import ControllerSettings
     from drivers.config_file import load_model
     from drivers.mqtt import MqttSettings
@@ -203,7 +208,8 @@ def one_run(
         controller_settings=ControllerSettings(
             alarm_preset=load_model(
                 REPO / "config" / "alarms" / "industrial-scientific.yaml", AlarmPreset
-            )
+            ),
+            hazard_watch=WatchSettings() if setup.picture else None,
         ),
     )
     result = runner.run()
@@ -381,6 +387,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--processes", type=int, default=None, help="processes hosting robots (default: auto)"
     )
+    ap.add_argument(
+        "--no-picture",
+        action="store_true",
+        help="the controller without its hazard picture and camera watch (an A/B of its cost)",
+    )
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--gas", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--host", default=SYSTEM_BROKER[0], help=argparse.SUPPRESS)
@@ -388,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--label", default="bench", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one is not None:
-        setup = Setup(args.tick, args.processes)
+        setup = Setup(args.tick, args.processes, not args.no_picture)
         print(json.dumps(one_run(args.one, args.gas, args.host, args.port, args.label, setup)))
         return
     host, port, label, broker = _broker(args.broker)
@@ -399,8 +410,11 @@ def main(argv: list[str] | None = None) -> None:
             if not full_drills(names, host, port, label):
                 sys.exit(1)
             return
-        setup = Setup(args.tick, args.processes)
-        print(f"# tick_s {setup.tick_s:g}, processes {setup.processes or 'auto'}")
+        setup = Setup(args.tick, args.processes, not args.no_picture)
+        print(
+            f"# tick_s {setup.tick_s:g}, processes {setup.processes or 'auto'}, "
+            f"hazard picture {'on' if setup.picture else 'off'}"
+        )
         cells = measure(sorted(args.robots), args.runs, host, port, label, args.timeout, setup)
         print(table(cells))
     finally:

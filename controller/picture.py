@@ -207,6 +207,8 @@ class HazardPicture:
         self._gas: dict[str, KernelDMV] = {}
         self._pending: dict[str, _Buffered] = defaultdict(_Buffered)
         self._pending_dose = _Buffered()
+        self._range: dict[str, tuple[float, float]] = {}
+        """gas channel -> (lowest, highest) reading fused"""
         self._wind: dict[str, tuple[float, float]] = {}
         """robot -> its latest wind (u, v) m/s"""
         self._history: dict[tuple[str, str], deque[Sample]] = {}
@@ -263,6 +265,8 @@ class HazardPicture:
         for channel, value in values.items():
             if channel in GAS_CHANNELS:
                 self._pending[channel].add(x, y, max(0.0, value), t_s, u, v)
+                low, high = self._range.get(channel, (value, value))
+                self._range[channel] = (min(low, value), max(high, value))
                 self.readings_fused += 1
                 if channel in MOLAR_MASS_G_MOL:
                     new.extend(self._gas_source_reading(robot, channel, Sample(t_s, x, y, value)))
@@ -536,17 +540,25 @@ class HazardPicture:
         g = self.grid
         gas: dict[str, Any] = {}
         for channel, kmap in sorted(self._gas.items()):
-            snap = kmap.snapshot(t_s)
-            flat = snap.mean.ravel()
-            j = int(np.argmax(flat))
-            x, y = g.center_of(j % g.nx, j // g.nx)
-            gas[channel] = {
+            low, high = self._range[channel]
+            entry: dict[str, Any] = {
                 "readings": kmap.count,
-                "peak_mean": round(float(flat[j]), 4),
-                "peak_x_m": round(x, 2),
-                "peak_y_m": round(y, 2),
+                "min_reading": low,
+                "max_reading": high,
                 "unit": _unit(channel),
             }
+            if _notable(channel, low, high):
+                # the map's peak costs a convolution of the grid: only where there is gas
+                snap = kmap.snapshot(t_s)
+                flat = snap.mean.ravel()
+                j = int(np.argmax(flat))
+                x, y = g.center_of(j % g.nx, j // g.nx)
+                entry |= {
+                    "peak_mean": round(float(flat[j]), 4),
+                    "peak_x_m": round(x, 2),
+                    "peak_y_m": round(y, 2),
+                }
+            gas[channel] = entry
         sources: dict[str, Any] = {}
         for channel, est in self.gas_sources().items():
             sources[channel] = {
@@ -590,6 +602,18 @@ class HazardPicture:
             "readings_skipped": self.readings_skipped,
             "frames_fused": self.frames_fused,
         }  # fmt: skip
+
+
+def _notable(channel: str, low: float, high: float) -> bool:
+    """Readings away from clean air: a toxic or CH4 reading past its trigger, LEL at
+    5 %LEL, O2 outside 19.5–23.5 %vol (the two-sided alarm band of docs/alarms.md)."""
+    if channel in SOURCE_TRIGGERS:
+        return high >= SOURCE_TRIGGERS[channel]
+    if channel == "LEL":
+        return high >= 5.0
+    if channel == "O2":
+        return low < 19.5 or high > 23.5
+    return True
 
 
 def _unit(channel: str) -> str:
