@@ -44,7 +44,7 @@ import numpy as np
 from controller.fusion.dose_map import DoseRateMap
 from controller.fusion.gas_map import KernelDMV
 from controller.fusion.gas_source import GasSourceEstimate, GasSourceEstimator, ppm_per_g_m3
-from controller.fusion.grid import GridSpec
+from controller.fusion.grid import BoolArray, GridSpec
 from controller.fusion.hazard_map import HazardMap
 from controller.fusion.radiation_source import RadiationSourceEstimate, RadiationSourceEstimator
 from drivers.vda5050.sensors import SensorReadings
@@ -321,18 +321,23 @@ class HazardPicture:
         )
         return max(s.source_min_interval_s, feeding / s.source_max_readings_per_s)
 
-    def _start_source(self, channel: str, sample: Sample) -> GasSourceEstimator:
-        s = self.settings
+    def _candidates(self, sample: Sample, radius_m: float) -> tuple[GridSpec, BoolArray]:
+        """The picture's area at ``source_cell_m`` cells, and which lie within
+        ``radius_m`` of ``sample``: where a source estimate looks."""
         g = self.grid
         sg = GridSpec.covering(
             g.origin_x_m,
             g.origin_y_m,
             g.origin_x_m + g.nx * g.cell_m,
             g.origin_y_m + g.ny * g.cell_m,
-            s.source_cell_m,
+            self.settings.source_cell_m,
         )
         cx, cy = sg.center_coordinates()
-        near = np.hypot(cx - sample.x_m, cy - sample.y_m) <= s.source_search_radius_m
+        return sg, np.hypot(cx - sample.x_m, cy - sample.y_m) <= radius_m
+
+    def _start_source(self, channel: str, sample: Sample) -> GasSourceEstimator:
+        s = self.settings
+        sg, near = self._candidates(sample, s.source_search_radius_m)
         u, v = self.mean_wind()
         ppm = ppm_per_g_m3(MOLAR_MASS_G_MOL[channel])
         estimator = GasSourceEstimator(
@@ -411,16 +416,7 @@ class HazardPicture:
 
     def _start_radiation(self, sample: Sample) -> RadiationSourceEstimator:
         s = self.settings
-        g = self.grid
-        sg = GridSpec.covering(
-            g.origin_x_m,
-            g.origin_y_m,
-            g.origin_x_m + g.nx * g.cell_m,
-            g.origin_y_m + g.ny * g.cell_m,
-            s.source_cell_m,
-        )
-        cx, cy = sg.center_coordinates()
-        near = np.hypot(cx - sample.x_m, cy - sample.y_m) <= s.radiation_search_radius_m
+        sg, near = self._candidates(sample, s.radiation_search_radius_m)
         return RadiationSourceEstimator(
             sg,
             efficiency_cps_per_usv_h=s.dose_efficiency_cps_per_usv_h,

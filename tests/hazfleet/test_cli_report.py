@@ -35,7 +35,9 @@ def test_drill_writes_report_and_kpis(default_report: tuple[Path, str]) -> None:
     assert k["missions_failed"]["value"] == 0
     assert k["robots_lost"]["value"] == 0
     assert k["time_to_first_detection_s"]["value"] is None
-    assert "issue 5" in k["time_to_first_detection_s"]["note"]
+    # the default drill has no hazards: nothing to detect, absent with the reason
+    assert "no hazard ground truth" in k["time_to_first_detection_s"]["note"]
+    assert summary["picture"]["first_seen"] == {} and summary["alerts"] == []
 
     html = (report / "report.html").read_text(encoding="utf-8")
     for name in ("map.png", "timeline.png", "battery.png"):
