@@ -202,7 +202,13 @@ def serve(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> in
             log.info("resumed %d running mission(s) from the store", len(resumed))
         loop.start()
 
-        app = create_app(service, store, robots=controller.robots, alerts=controller)
+        app = create_app(
+            service,
+            store,
+            robots=controller.robots,
+            alerts=controller,
+            picture=controller.hazard_picture,
+        )
         server = uvicorn.Server(
             uvicorn.Config(
                 app,

@@ -24,7 +24,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
 import yaml
-from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response, status
+from fastapi import (
+    Body,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
@@ -173,9 +183,11 @@ def create_app(
     robots: Callable[[], list[RobotStatus]],
     exclusive: Exclusive | None = None,
     alerts: AlertDesk | None = None,
+    picture: Callable[[], dict[str, Any] | None] | None = None,
 ) -> FastAPI:
     """The API over ``service``; ``store`` resolves bearer tokens; ``robots`` lists the fleet;
-    ``alerts`` serves the alerts (default: the store itself)."""
+    ``alerts`` serves the alerts (default: the store itself); ``picture`` gives the live
+    hazard picture's digest (``Controller.hazard_picture``; None: no controller here)."""
     run: Exclusive = exclusive if exclusive is not None else _direct
     desk: AlertDesk = alerts if alerts is not None else StoreAlertDesk(store)
 
@@ -401,6 +413,22 @@ def create_app(
             )
             for name, t in sorted(TEMPLATES.items())
         ]
+
+    # --------------------------------------------------------------------- hazards
+
+    @app.get(
+        f"{API_PREFIX}/hazard-picture",
+        tags=["alerts"],
+        summary="the live hazard picture: gas maps' peaks, source estimates, layers, first "
+        "sightings (docs/fusion.md)",
+    )
+    async def hazard_picture(who: Reader) -> dict[str, Any]:
+        got = None if picture is None else await run_in_threadpool(picture)
+        if got is None:
+            raise HTTPException(
+                status_code=404, detail="no hazard picture: no controller runs with this API"
+            )
+        return got
 
     # --------------------------------------------------------------------- alerts
 

@@ -163,7 +163,13 @@ def backend(
             store, SystemClock(), {DEFAULT_SITE.map_id: DEFAULT_SITE}, dispatch=dispatched.append
         )
         controller = Controller(InMemoryBus(), SystemClock(), DEFAULT_SITE, [], alerts=store)
-        app = create_app(service, store, robots=lambda: [ROBOT], alerts=controller)
+        app = create_app(
+            service,
+            store,
+            robots=lambda: [ROBOT],
+            alerts=controller,
+            picture=controller.hazard_picture,
+        )
         with ServerThread(app) as base:
             yield Backend(base, url, store, service, tokens, dispatched, controller)
 

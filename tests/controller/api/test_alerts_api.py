@@ -185,3 +185,27 @@ def test_without_a_controller_the_store_is_the_desk(api: Api) -> None:
         desk.acknowledge(a.id, "sam")
     with pytest.raises(AlertNotFound):
         desk.acknowledge("al-nope", "sam")
+
+
+def test_the_hazard_picture_is_served_to_every_role(api: Api) -> None:
+    assert api.get(None, "/hazard-picture").status_code == 401
+    for user in USERS:
+        r = api.get(user, "/hazard-picture")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert {"grid", "gas", "gas_sources", "radiation_source", "first_seen"} <= set(body)
+        assert body["grid"]["cell_m"] == 0.5 and body["grid"]["nx"] > 0
+    assert "/api/v1/hazard-picture" in api.http.get("/openapi.json").json()["paths"]
+
+
+def test_without_a_controller_there_is_no_picture(api: Api) -> None:
+    import httpx
+
+    from controller.api.app import create_app
+    from tests.controller.api.conftest import ServerThread
+
+    app = create_app(api.service, api.store, robots=lambda: [])
+    token = api.tokens[next(iter(USERS))]
+    with ServerThread(app) as base, httpx.Client(base_url=base, timeout=10.0) as client:
+        r = client.get("/api/v1/hazard-picture", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 404 and "no hazard picture" in r.json()["detail"]
