@@ -13,7 +13,8 @@ they are the detector-style alarms of :mod:`controller.alerts` (``GasAlerts``).
 Severity (docs/alerts.md): flame critical; smoke error; hotspot by its NETA priority
 (1 critical, 2 error, 3 warn, 4 info); dose rate ≥ 1,000 µSv/h critical (NRC "high
 radiation area", 1 mSv in an hour), ≥ 100 µSv/h error (the IAEA inner cordon, hazards.md
-§1.5), cleared below 80 µSv/h; estimated sources info.
+§1.5), cleared below 80 µSv/h; a counter reporting over range is critical (it is
+saturated, not quiet); estimated sources info.
 """
 
 from __future__ import annotations
@@ -133,29 +134,40 @@ class HazardWatch:
         for first in self.picture.add_readings(robot, msg, now_s):
             self._first(first)
         dose = next(
-            (r for r in msg.readings if r.channel == "doseRate" and r.status == "ok"), None
+            (
+                r
+                for r in msg.readings
+                if r.channel == "doseRate" and r.status in ("ok", "over_range")
+            ),
+            None,
         )
-        if dose is None or dose.value is None:
+        if dose is None or (dose.value is None and dose.status == "ok"):
             return
         key = f"dose/{robot}"
         where = self._location(msg.x_m, msg.y_m)
         evidence = (Reading(at, "doseRate", dose.value, dose.unit, dose.status),)
-        if dose.value >= DOSE_ERROR_USV_H:
-            critical = dose.value >= DOSE_CRITICAL_USV_H
+        saturated = dose.status == "over_range"  # the counter cannot count that fast
+        value = dose.value
+        if saturated or (value is not None and value >= DOSE_ERROR_USV_H):
+            critical = saturated or (value is not None and value >= DOSE_CRITICAL_USV_H)
             limit = DOSE_CRITICAL_USV_H if critical else DOSE_ERROR_USV_H
             self._alerts.raise_alert(
                 key,
                 severity=Severity.CRITICAL if critical else Severity.ERROR,
                 hazard=Hazard.RADIATION,
-                title=f"dose rate {dose.value:g} µSv/h (limit {limit:g} µSv/h)",
-                value=dose.value,
+                title=(
+                    f"dose rate over the detector's range (limit {limit:g} µSv/h)"
+                    if saturated
+                    else f"dose rate {value:g} µSv/h (limit {limit:g} µSv/h)"
+                ),
+                value=value,
                 unit="µSv/h",
                 threshold=limit,
                 robot=robot,
                 location=where,
                 readings=evidence,
             )
-        elif dose.value < DOSE_CLEAR_USV_H:
+        elif value is not None and value < DOSE_CLEAR_USV_H:
             self._alerts.clear_alert(key, readings=evidence)
 
     def tick(self, now_s: float) -> None:

@@ -172,3 +172,16 @@ def test_a_local_camera_read_through_opencv_raises_a_fire_alert(tmp_path: Path) 
     assert abs(got[0].location.y_m - FIRE_XY_M[1]) < 3.0
     with pytest.raises(ValueError, match="not in the fleet"):
         h.controller.local_frame(f"{MAKER}/R9", info, shot.image)
+
+
+def test_a_saturated_dose_counter_is_critical_not_quiet() -> None:
+    h = harness()
+    send(h, "R1", [{"channel": "doseRate", "value": None, "unit": "µSv/h", "status": "over_range"}])
+    h.tick(1.0)
+    got = alerts(h, f"dose/{MAKER}/R1")
+    assert len(got) == 1 and got[0].severity.value == "critical"
+    assert "over the detector's range" in got[0].title
+    # a fault says nothing about the dose: no alert from it, none cleared by it
+    send(h, "R1", [{"channel": "doseRate", "value": None, "unit": "µSv/h", "status": "fault"}])
+    h.tick(1.0)
+    assert alerts(h, f"dose/{MAKER}/R1")[0].active
