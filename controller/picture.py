@@ -219,6 +219,9 @@ class HazardPicture:
         self._radiation: RadiationSourceEstimator | None = None
         self._radiation_last: dict[str, float] = {}
         self._dose_history: dict[str, deque[Sample]] = {}
+        self.distrusted: dict[str, set[str]] = {}
+        """gas channel -> robots whose readings of it the source estimate rejected (weight
+        0): kept out of that channel's map from then on (refreshed by :meth:`gas_sources`)"""
         self.first_seen: dict[str, FirstSeen] = {}
         """hazard -> when the picture first registered it"""
         self.readings_fused = 0
@@ -264,6 +267,9 @@ class HazardPicture:
         new: list[FirstSeen] = []
         for channel, value in values.items():
             if channel in GAS_CHANNELS:
+                if robot in self.distrusted.get(channel, ()):
+                    self.readings_skipped += 1
+                    continue
                 self._pending[channel].add(x, y, max(0.0, value), t_s, u, v)
                 low, high = self._range.get(channel, (value, value))
                 self._range[channel] = (min(low, value), max(high, value))
@@ -524,6 +530,9 @@ class HazardPicture:
             got = est.estimate()
             if got is not None:
                 out[channel] = got
+                # a robot the estimate gives no weight (its cell flat-lines, or it
+                # contradicts the others) no longer feeds that channel's map either
+                self.distrusted[channel] = {r for r, w in got.robot_weights.items() if w == 0.0}
         return out
 
     def radiation_source(self) -> RadiationSourceEstimate | None:

@@ -125,3 +125,22 @@ def test_detections_raise_a_layer_and_misses_in_view_lower_it() -> None:
     # a weak detection is neither seen nor a miss of its own kind's layer
     p.add_frame("m/r1", "rgb", None, [("smoke", 0.1, 12.0, 10.0, 0.5)], 3.0)
     assert "smoke" not in p.first_seen
+
+
+def test_a_robot_whose_cell_flat_lines_stops_feeding_the_map() -> None:
+    p = HazardPicture.for_site(SITE, PictureSettings(source_min_interval_s=1.0))
+    p.add_readings("m/good", msg(20, 10, h2s(6.0)), 0.0)  # the find
+    # a stuck cell: the same non-zero value while the robot drives 1 m a reading (with two
+    # robots feeding, each enters the estimate every 4 s: 11 of these get in)
+    for k in range(22):
+        p.add_readings("m/stuck", msg(8 + k, 4, h2s(37.5)), 2.0 + 2.0 * k)
+        p.add_readings("m/good", msg(20, 10 + k * 0.2, h2s(5.0 + 0.1 * (k % 3))), 2.0 + 2.0 * k)
+    est = p.gas_sources()["H2S"]
+    assert est.robot_weights["m/stuck"] == 0.0 and est.robot_weights["m/good"] > 0.0
+    assert p.distrusted["H2S"] == {"m/stuck"}
+    gas = p.gas_map("H2S")
+    assert gas is not None
+    before = gas.count
+    p.add_readings("m/stuck", msg(21, 4, h2s(37.5)), 50.0)
+    p.add_readings("m/good", msg(20, 12, h2s(5.0)), 50.0)
+    assert p.gas_map("H2S") is gas and gas.count == before + 1  # only the good robot's
