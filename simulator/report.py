@@ -32,7 +32,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
+from matplotlib.patches import Circle, Polygon
 
 from missions.site import SiteMap, ZoneKind
 from simulator.occupancy import OccupancyMap
@@ -218,6 +218,7 @@ def _map_figure(
             xytext=(6, -10),
             textcoords="offset points",
         )
+    _draw_estimates(ax, summary)
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
@@ -227,6 +228,35 @@ def _map_figure(
         ax.legend(loc="best", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def _draw_estimates(ax: Axes, summary: Mapping[str, Any]) -> None:
+    """What the controller made of the hazards: each source estimate (cross) with its
+    95 % circle, and where each alert of warn or worse was raised (triangle)."""
+    picture = summary.get("picture")
+    estimates: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(picture, Mapping):
+        estimates += [(f"{ch} estimate", e) for ch, e in (picture.get("gas_sources") or {}).items()]
+        if isinstance(picture.get("radiation_source"), Mapping):
+            estimates.append(("radiation estimate", picture["radiation_source"]))
+    for i, (label, e) in enumerate(estimates):
+        x, y, r = float(e["x_m"]), float(e["y_m"]), float(e.get("radius95_m") or 0.0)
+        ax.scatter(
+            [x], [y], marker="X", s=110, color="#2962ff", edgecolor="black", zorder=6,
+            label="source estimate (95 % circle)" if i == 0 else None,
+        )
+        ax.add_patch(Circle((x, y), r, fill=False, edgecolor="#2962ff", linestyle="--", zorder=6))
+        ax.annotate(label, (x, y), fontsize=7, color="#2962ff", xytext=(6, 6),
+                    textcoords="offset points")
+    placed = [
+        a for a in summary.get("alerts") or []
+        if a.get("x_m") is not None and a.get("severity") in ("warn", "error", "critical")
+    ]
+    if placed:
+        ax.scatter(
+            [a["x_m"] for a in placed], [a["y_m"] for a in placed], marker="^", s=40,
+            color="#ff6d00", edgecolor="black", zorder=5, label="alert raised here",
+        )
 
 
 def _mission_spans(

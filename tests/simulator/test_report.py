@@ -489,3 +489,34 @@ def test_walls_and_obstacles_are_drawn_on_the_map(tmp_path: Path) -> None:
     ys = [n.y for n in SITE.nodes]
     block = [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))]
     assert dark_pixels(tmp_path / "walls", [block]) > dark_pixels(tmp_path / "plain", []) + 1000
+
+
+def test_the_map_shows_the_controllers_estimates_and_alert_positions() -> None:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle
+
+    from simulator.report import _draw_estimates
+
+    summary = {
+        "picture": {
+            "gas_sources": {"H2S": {"x_m": 7.5, "y_m": 14.4, "radius95_m": 3.0}},
+            "radiation_source": None,
+        },
+        "alerts": [
+            {"x_m": 8.0, "y_m": 16.0, "severity": "error"},
+            {"x_m": 1.0, "y_m": 1.0, "severity": "info"},  # a located source: not an alarm
+            {"x_m": None, "y_m": None, "severity": "critical"},  # nowhere to draw
+        ],
+    }
+    ax = Figure().add_subplot()
+    _draw_estimates(ax, summary)
+    circles = [p for p in ax.patches if isinstance(p, Circle)]
+    assert len(circles) == 1 and circles[0].center == (7.5, 14.4) and circles[0].radius == 3.0
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["source estimate (95 % circle)", "alert raised here"]
+    alert_points = ax.collections[-1].get_offsets()
+    assert [tuple(p) for p in alert_points] == [(8.0, 16.0)]
+    # a summary from before the picture draws nothing
+    bare = Figure().add_subplot()
+    _draw_estimates(bare, {})
+    assert not bare.patches and not bare.collections
