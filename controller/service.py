@@ -89,6 +89,7 @@ __all__ = [
 ]
 
 REASON_INTERNAL = "internal error"
+_PICTURE_DIGEST_MAX_AGE_S = 1.0
 
 AlertListener = Callable[[AlertChange], None]
 """told of every alert change (new, updated, cleared, acknowledged); must be cheap"""
@@ -219,6 +220,7 @@ class Controller:
             if settings.hazard_watch is not None
             else None
         )
+        self._picture_digest: tuple[float, dict[str, Any]] | None = None
         self.messages_rejected: Counter[str] = self._registry.rejected
         """reason -> count of received messages the controller refused"""
         self._running = False
@@ -401,7 +403,13 @@ class Controller:
         with self._lock:
             if self._watch is None:
                 return None
-            return self._watch.picture.summary(self._clock.monotonic())
+            now_s = self._clock.monotonic()
+            cached = self._picture_digest
+            # a dashboard polling the API must not convolve the maps under the
+            # controller's lock more than once a second
+            if cached is None or now_s - cached[0] >= _PICTURE_DIGEST_MAX_AGE_S:
+                cached = self._picture_digest = (now_s, self._watch.picture.summary(now_s))
+            return cached[1]
 
     # ----------------------------------------------------------------------- alerts
 
