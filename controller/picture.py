@@ -121,6 +121,14 @@ class PictureSettings:
     source_max_readings_per_s: float = 0.5
     """and all robots' together at most this often (a reading costs 1-2 ms): with many
     robots in the gas each robot's interval grows"""
+    source_upwind_s: float = 120.0
+    """outdoors the search reaches as far upwind as the wind carries gas in this time"""
+    source_cells_across: float = 25.0
+    """candidate cells per search radius at most (the cells coarsen beyond)"""
+    source_open_air_diffusivities_m2_s: tuple[float, ...] = (5.0, 20.0)
+    """added when the search reaches beyond ``source_search_radius_m``: open-air plumes
+    spread like eddy diffusivities of metres²/s (a class-D plume 150 m downwind has
+    σy ≈ 12 m)"""
     source_reading_margin_m: float = 10.0
     """readings farther than this beyond the candidate area are not used"""
     source_replay_per_robot: int = 3
@@ -215,6 +223,8 @@ class HazardPicture:
         self._sources: dict[str, GasSourceEstimator] = {}
         self._source_last: dict[tuple[str, str], float] = {}
         self._source_centre: dict[str, tuple[float, float]] = {}
+        self._source_reach: dict[str, float] = {}
+        """channel -> how far from the find a reading may be and still be used"""
         """channel -> where its gas was first found (the candidates' centre)"""
         self._radiation: RadiationSourceEstimator | None = None
         self._radiation_last: dict[str, float] = {}
@@ -327,30 +337,47 @@ class HazardPicture:
         )
         return max(s.source_min_interval_s, feeding / s.source_max_readings_per_s)
 
-    def _candidates(self, sample: Sample, radius_m: float) -> tuple[GridSpec, BoolArray]:
-        """The picture's area at ``source_cell_m`` cells, and which lie within
-        ``radius_m`` of ``sample``: where a source estimate looks."""
+    def _candidates(
+        self, sample: Sample, radius_m: float, cells_across: float
+    ) -> tuple[GridSpec, BoolArray]:
+        """Where a source estimate looks: the cells of the picture's area (the site and its
+        margin) within ``radius_m`` of ``sample``, on a grid whose cells grow with the radius (``source_cell_m``
+        up to a radius of ``cells_across`` cells, coarser beyond: a leak 300 m upwind is
+        placed to ~10 m, not searched on a metre grid)."""
+        s = self.settings
         g = self.grid
+        cell_m = max(s.source_cell_m, radius_m / cells_across)
         sg = GridSpec.covering(
             g.origin_x_m,
             g.origin_y_m,
             g.origin_x_m + g.nx * g.cell_m,
             g.origin_y_m + g.ny * g.cell_m,
-            self.settings.source_cell_m,
+            cell_m,
         )
         cx, cy = sg.center_coordinates()
         return sg, np.hypot(cx - sample.x_m, cy - sample.y_m) <= radius_m
 
+    def _search_radius(self) -> float:
+        """The gas search radius: ``source_search_radius_m``, or as far as the measured
+        wind carries gas in ``source_upwind_s`` if that is farther (outdoors)."""
+        s = self.settings
+        return max(s.source_search_radius_m, math.hypot(*self.mean_wind()) * s.source_upwind_s)
+
     def _start_source(self, channel: str, sample: Sample) -> GasSourceEstimator:
         s = self.settings
-        sg, near = self._candidates(sample, s.source_search_radius_m)
+        radius = self._search_radius()
+        sg, near = self._candidates(sample, radius, s.source_cells_across)
+        self._source_reach[channel] = radius + s.source_reading_margin_m
+        diffusivities = s.source_diffusivities_m2_s
+        if radius > s.source_search_radius_m:
+            diffusivities = (*diffusivities, *s.source_open_air_diffusivities_m2_s)
         u, v = self.mean_wind()
         ppm = ppm_per_g_m3(MOLAR_MASS_G_MOL[channel])
         estimator = GasSourceEstimator(
             sg,
             wind_u_m_s=u,
             wind_v_m_s=v,
-            diffusivity_m2_s=s.source_diffusivities_m2_s,
+            diffusivity_m2_s=diffusivities,
             mixing_height_m=s.mixing_height_m,
             units_per_g_m3=ppm / 1e4 if channel == "CH4" else ppm,
             noise_floor=SOURCE_TRIGGERS[channel] / 2.0,
@@ -371,7 +398,7 @@ class HazardPicture:
         key = (robot, channel)
         last = self._source_last.get(key)
         centre = self._source_centre[channel]
-        reach = s.source_search_radius_m + s.source_reading_margin_m
+        reach = self._source_reach[channel]
         keep: list[Sample] = []
         for sm in samples:
             if last is not None and sm.t_s - last < s.source_min_interval_s - 1e-9:
@@ -422,7 +449,9 @@ class HazardPicture:
 
     def _start_radiation(self, sample: Sample) -> RadiationSourceEstimator:
         s = self.settings
-        sg, near = self._candidates(sample, s.radiation_search_radius_m)
+        sg, near = self._candidates(
+            sample, s.radiation_search_radius_m, s.radiation_search_radius_m / s.source_cell_m
+        )
         return RadiationSourceEstimator(
             sg,
             efficiency_cps_per_usv_h=s.dose_efficiency_cps_per_usv_h,

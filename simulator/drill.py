@@ -127,6 +127,8 @@ class DrillResult:
     """the controller's hazard picture at the end (Controller.hazard_picture)"""
     alerts: list[dict[str, Any]] = field(default_factory=list)
     """every alert the controller raised, oldest first, times in simulated seconds"""
+    unjudged: list[str] = field(default_factory=list)
+    """success criteria the drill could not judge (detection without the sensor stream)"""
 
     def summary(self) -> dict[str, Any]:
         """The stable ``summary.json`` format (documented in docs/drills.md)."""
@@ -177,6 +179,7 @@ class DrillResult:
             "ratings": {serial: dict(r) for serial, r in self.ratings.items()},
             "picture": self.picture,
             "alerts": [dict(a) for a in self.alerts],
+            "unjudged_criteria": list(self.unjudged),
         }
 
 
@@ -248,6 +251,8 @@ class DrillRunner:
         self._hosts: list[HostProcess] = []
         self._host_lost_by: dict[int, int] = {}
         """messages each worker counted as lost (cumulative, by worker)"""
+        self.unjudged: list[str] = []
+        """success criteria this run could not judge (set at the end of run())"""
         self._ground_truth: list[dict[str, Any]] | None = None
         self._broker = broker
         self._links: list[Link] = []
@@ -542,6 +547,9 @@ class DrillRunner:
             failures.append(f"{self.tracker.lost} messages were lost on the broker")
         if self.faults is not None:
             failures.extend(f"fault {e}" for e in self.faults.errors)
+        picture = controller.hazard_picture()
+        alerts = self._alerts(controller)
+        failures += self._detection_failures(picture, alerts)
         return DrillResult(
             scenario=sc.name,
             seed=self.seed,
@@ -565,9 +573,50 @@ class DrillRunner:
                 for r in sc.robots
                 if r.rating is not None
             },
-            picture=controller.hazard_picture(),
-            alerts=self._alerts(controller),
+            picture=picture,
+            alerts=alerts,
+            unjudged=list(self.unjudged),
         )
+
+    def _detection_failures(
+        self, picture: dict[str, Any] | None, alerts: list[dict[str, Any]]
+    ) -> list[str]:
+        """The scenario's detection criteria, judged on the controller's picture and
+        alerts.  Without the sensor stream or the picture the controller cannot detect:
+        its criteria are listed in :attr:`unjudged` (and ``summary.json``) instead."""
+        c = self.scenario.success
+        wanted = [
+            ("detect", "detect_within_s", c.detect_within_s, "s"),
+            ("alert", "alert_within_s", c.alert_within_s, "s"),
+            ("localize", "localize_within_m", c.localize_within_m, "m"),
+        ]
+        wanted = [w for w in wanted if w[2] is not None]
+        if not wanted:
+            return []
+        if picture is None or self._settings.alarm_preset is None:
+            # a library caller that left the sensor stream off: said, not failed (the
+            # `hazfleet drill` command always runs with it unless the config turns it off)
+            self.unjudged = [
+                f"success.{name}: not judged: the controller ran without its sensor stream "
+                "(alarm preset) or hazard picture"
+                for _, name, _, _ in wanted
+            ]
+            for line in self.unjudged:
+                log.warning("drill %s: %s", self.scenario.name, line)
+            return []
+        from simulator.recorder import detection_kpis  # the recorder imports this module
+
+        kpis = detection_kpis({"hazards": self.world.ground_truth() if self.world else [],
+                               "picture": picture, "alerts": alerts})  # fmt: skip
+        out = []
+        for key, name, limit, unit in wanted:
+            got = kpis[key]["value"]
+            assert limit is not None
+            if got is None:
+                out.append(f"success.{name}: not met ({kpis[key]['note']})")
+            elif got > limit:
+                out.append(f"success.{name}: {got:g} {unit}, more than {limit:g} {unit}")
+        return out
 
     def _alerts(self, controller: Controller) -> list[dict[str, Any]]:
         """The controller's alerts for summary.json, raise and clear times in simulated s."""

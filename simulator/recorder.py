@@ -278,9 +278,9 @@ def _first_alert(sources: Sequence[Mapping[str, Any]], recorder: DrillRecorder) 
 
 
 ALERT_HAZARD_SOURCES: Mapping[str, tuple[str, ...]] = {
-    "gas_toxic": ("gas_release", "spill"),
+    "gas_toxic": ("gas_release", "spill", "fire"),  # a fire makes CO
     "flammable": ("gas_release", "spill"),
-    "oxygen": ("gas_release", "spill"),
+    "oxygen": ("gas_release", "spill", "fire"),  # a fire burns the oxygen
     "fire": ("fire",),
     "smoke": ("fire",),
     "heat": ("fire",),
@@ -400,6 +400,20 @@ def _alarms_scored(
     f = _kpi(len(false_ids), "alerts", "alerts with no hazard of a causing kind started")
     f["keys"] = false_ids
     return t, f
+
+
+def detection_kpis(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The detection KPIs of a summary with ``picture`` and ``alerts`` (no recorder
+    needed): what a drill's detection criteria are judged on."""
+    sources = hazard_sources(summary)
+    if not sources:
+        absent = _absent(NO_HAZARDS)
+        return {k: absent for k in ("detect", "alert", "localize")}
+    return {
+        "detect": _first_detection(summary, sources),
+        "alert": _first_alert_of(summary, sources),
+        "localize": _localization_error(summary, sources),
+    }
 
 
 def _exposure_vs_rating(

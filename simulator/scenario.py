@@ -78,6 +78,14 @@ class Criteria(_Strict):
     """simulated seconds; a drill that has not ended by then fails"""
     max_rejected_messages: int = Field(default=0, ge=0)
     """malformed or refused messages the controller may see before the drill fails"""
+    detect_within_s: float | None = Field(default=None, gt=0)
+    """the controller's hazard picture registers a hazard within this many simulated
+    seconds of the first hazard's onset (KPI time_to_first_detection_s)"""
+    alert_within_s: float | None = Field(default=None, gt=0)
+    """its first alert of warn or worse comes within this (KPI time_to_first_alert_s)"""
+    localize_within_m: float | None = Field(default=None, gt=0)
+    """every ground-truth gas release and radiation source has a source estimate of its
+    kind within this distance at the end (KPI source_localization_error_m)"""
 
 
 class Scenario(_Strict):

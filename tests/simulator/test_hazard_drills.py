@@ -210,3 +210,27 @@ def test_warehouse_fire_is_seen_by_the_cameras(broker: BrokerUnderTest) -> None:
     assert layers["fire"] > 0.5 and layers["heat"] > 0.5
     assert summary["picture"]["frames_fused"] >= 4
     assert set(summary["picture"]["first_seen"]) >= {"fire", "heat"}
+
+
+def test_detection_criteria_fail_the_drill_when_missed_and_are_never_passed_unseen(
+    broker: BrokerUnderTest,
+) -> None:
+    sc = load_scenario(DRILLS / "h2s-leak.yaml")
+    strict = sc.model_copy(
+        update={
+            "success": sc.success.model_copy(
+                update={"detect_within_s": 5.0, "localize_within_m": 0.01}
+            )
+        }
+    )
+    result = run(strict, broker, sensing=True)
+    assert not result.passed
+    detect = "success.detect_within_s: 24.1 s, more than 5 s"
+    assert any(f.startswith(detect) for f in result.failures)
+    assert any(f.startswith("success.localize_within_m: ") for f in result.failures)
+    assert result.unjudged == []
+    # without the sensor stream the controller cannot detect: said, not passed silently
+    blind = run(sc, broker, sensing=False)
+    assert blind.passed
+    assert len(blind.unjudged) == 3 and "not judged" in blind.unjudged[0]
+    assert blind.summary()["unjudged_criteria"] == blind.unjudged
