@@ -341,9 +341,9 @@ class HazardPicture:
         self, sample: Sample, radius_m: float, cells_across: float
     ) -> tuple[GridSpec, BoolArray]:
         """Where a source estimate looks: the cells of the picture's area (the site and its
-        margin) within ``radius_m`` of ``sample``, on a grid whose cells grow with the radius (``source_cell_m``
-        up to a radius of ``cells_across`` cells, coarser beyond: a leak 300 m upwind is
-        placed to ~10 m, not searched on a metre grid)."""
+        margin) within ``radius_m`` of ``sample``, on a grid whose cells grow with the
+        radius (``source_cell_m`` up to a radius of ``cells_across`` cells, coarser
+        beyond: a leak 300 m upwind is placed to ~15 m, not searched on a metre grid)."""
         s = self.settings
         g = self.grid
         cell_m = max(s.source_cell_m, radius_m / cells_across)
