@@ -8,19 +8,18 @@ request; 3 the API could not be reached.  ``--json`` prints the API's JSON as is
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from hazfleet.cli_missions import (
-    DEFAULT_API,
     EXIT_OK,
     ApiFailure,
     _Api,
     _print_json,
     _when,
+    api_options,
     stdout_console,
 )
 from hazfleet.config import HazfleetConfig
@@ -33,18 +32,7 @@ _STYLE = {"critical": "bold red", "error": "red", "warn": "yellow", "info": ""}
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``alert`` command to the ``hazfleet`` parser."""
-    api = argparse.ArgumentParser(add_help=False)
-    api.add_argument(
-        "--api",
-        default=os.environ.get("HAZFLEET_API") or DEFAULT_API,
-        help=f"API base URL (default: $HAZFLEET_API or {DEFAULT_API})",
-    )
-    api.add_argument(
-        "--token",
-        default=os.environ.get("HAZFLEET_TOKEN"),
-        help="bearer token from `hazfleet user add` (default: $HAZFLEET_TOKEN)",
-    )
-    api.add_argument("--json", action="store_true", help="print the API's JSON (for scripts)")
+    api = api_options()
 
     a = sub.add_parser("alert", help="list, show and acknowledge alerts")
     cmds = a.add_subparsers(dest="alert_command", required=True)

@@ -49,8 +49,8 @@ __all__ = [
 # ------------------------------------------------------------------------------ parser
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``mission`` and ``user`` commands to the ``hazfleet`` parser."""
+def api_options() -> argparse.ArgumentParser:
+    """The options every command that talks to the API shares (a parent parser)."""
     api = argparse.ArgumentParser(add_help=False)
     api.add_argument(
         "--api",
@@ -63,6 +63,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="bearer token from `hazfleet user add` (default: $HAZFLEET_TOKEN)",
     )
     api.add_argument("--json", action="store_true", help="print the API's JSON (for scripts)")
+    return api
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``mission`` and ``user`` commands to the ``hazfleet`` parser."""
+    api = api_options()
 
     m = sub.add_parser("mission", help="write, submit, approve and follow missions")
     ms = m.add_subparsers(dest="mission_command", required=True)
