@@ -356,6 +356,11 @@ class DrillRunner:
         result.messages_lost = self.tracker.lost + sum(self._host_lost_by.values())
         if self._ground_truth is not None:
             result.hazards = self._ground_truth
+        # judged now: with robots in workers the ground truth arrives with their goodbyes
+        missed = self._detection_failures(result.picture, result.alerts, result.hazards)
+        result.failures += missed
+        result.passed = result.passed and not missed
+        result.unjudged = list(self.unjudged)
         result.wall_seconds = time.monotonic() - wall0
         return result
 
@@ -549,7 +554,6 @@ class DrillRunner:
             failures.extend(f"fault {e}" for e in self.faults.errors)
         picture = controller.hazard_picture()
         alerts = self._alerts(controller)
-        failures += self._detection_failures(picture, alerts)
         return DrillResult(
             scenario=sc.name,
             seed=self.seed,
@@ -575,11 +579,13 @@ class DrillRunner:
             },
             picture=picture,
             alerts=alerts,
-            unjudged=list(self.unjudged),
         )
 
     def _detection_failures(
-        self, picture: dict[str, Any] | None, alerts: list[dict[str, Any]]
+        self,
+        picture: dict[str, Any] | None,
+        alerts: list[dict[str, Any]],
+        hazards: list[dict[str, Any]],
     ) -> list[str]:
         """The scenario's detection criteria, judged on the controller's picture and
         alerts.  Without the sensor stream or the picture the controller cannot detect:
@@ -606,8 +612,7 @@ class DrillRunner:
             return []
         from simulator.recorder import detection_kpis  # the recorder imports this module
 
-        kpis = detection_kpis({"hazards": self.world.ground_truth() if self.world else [],
-                               "picture": picture, "alerts": alerts})  # fmt: skip
+        kpis = detection_kpis({"hazards": hazards, "picture": picture, "alerts": alerts})
         out = []
         for key, name, limit, unit in wanted:
             got = kpis[key]["value"]

@@ -35,7 +35,12 @@ def unique(scenario: Scenario) -> Scenario:
 
 
 def run(
-    scenario: Scenario, broker: BrokerUnderTest, seed: int = 0, *, sensing: bool = False
+    scenario: Scenario,
+    broker: BrokerUnderTest,
+    seed: int = 0,
+    *,
+    sensing: bool = False,
+    processes: int | None = None,
 ) -> DrillResult:
     """``sensing``: the controller takes the sensor stream, as ``hazfleet drill`` does."""
     if broker.kind != "mosquitto" or broker.embedded is None:
@@ -49,6 +54,7 @@ def run(
         speed=None,
         mqtt=fast_settings(broker.url),
         controller_settings=ControllerSettings(alarm_preset=PRESET) if sensing else None,
+        processes=processes,
     )
     return runner.run()
 
@@ -234,3 +240,8 @@ def test_detection_criteria_fail_the_drill_when_missed_and_are_never_passed_unse
     assert blind.passed
     assert len(blind.unjudged) == 3 and "not judged" in blind.unjudged[0]
     assert blind.summary()["unjudged_criteria"] == blind.unjudged
+    # robots in worker processes: the ground truth comes with their goodbyes, and the
+    # criteria are judged on it all the same
+    split = run(sc, broker, sensing=True, processes=2)
+    assert split.passed, split.failures
+    assert split.unjudged == [] and split.summary()["picture"]["gas_sources"]
