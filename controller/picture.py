@@ -48,6 +48,7 @@ from controller.fusion.grid import BoolArray, GridSpec
 from controller.fusion.hazard_map import HazardMap
 from controller.fusion.radiation_source import RadiationSourceEstimate, RadiationSourceEstimator
 from drivers.vda5050.sensors import SensorReadings
+from missions.alarms import CHANNEL_UNITS
 from missions.site import SiteMap
 
 GAS_CHANNELS: tuple[str, ...] = ("H2S", "CO", "NH3", "Cl2", "SO2", "NO2", "LEL", "CH4", "O2")
@@ -651,8 +652,6 @@ def _notable(channel: str, low: float, high: float) -> bool:
 
 
 def _unit(channel: str) -> str:
-    from missions.alarms import CHANNEL_UNITS
-
     return CHANNEL_UNITS.get(channel, "")
 
 

@@ -74,7 +74,13 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.fusion.consensus import consensus_deficits, consensus_weights
-from controller.fusion.grid import BoolArray, FloatArray, GridSpec, as_float_array
+from controller.fusion.grid import (
+    BoolArray,
+    FloatArray,
+    GridSpec,
+    as_float_array,
+    spatial_summary,
+)
 
 _MOLAR_VOLUME_20C_M3_MOL = 8.314462618 * 293.15 / 101325.0
 _OUTLIER_SPAN_LN = 20.0
@@ -427,19 +433,7 @@ class GasSourceEstimator:
         p = np.exp(lp - m)
         z = float(p.sum())
         p /= z
-        p_cell = p.sum(axis=(1, 2))
-        x = float(p_cell @ self._cand_x)
-        y = float(p_cell @ self._cand_y)
-        dx = self._cand_x - x
-        dy = self._cand_y - y
-        cxx = float(p_cell @ (dx * dx))
-        cyy = float(p_cell @ (dy * dy))
-        cxy = float(p_cell @ (dx * dy))
-        dist = np.hypot(dx, dy)
-        order = np.argsort(dist)
-        cum = np.cumsum(p_cell[order])
-        r95 = float(dist[order][min(int(np.searchsorted(cum, 0.95)), dist.size - 1)])
-        j = int(np.argmax(p_cell))
+        where = spatial_summary(p.sum(axis=(1, 2)), self._cand_x, self._cand_y)
         p_rate = p.sum(axis=(0, 1))
         cdf = np.cumsum(p_rate)
         ln_rates = np.log(self.rates_g_s)
@@ -463,13 +457,13 @@ class GasSourceEstimator:
         )
         used = sum(r.n for rid, r in self._robots.items() if weights[rid] > 0)
         return GasSourceEstimate(
-            x_m=x,
-            y_m=y,
-            covariance_m2=((cxx, cxy), (cxy, cyy)),
-            sigma_m=math.sqrt(cxx + cyy),
-            radius95_m=r95,
-            map_x_m=float(self._cand_x[j]),
-            map_y_m=float(self._cand_y[j]),
+            x_m=where.x_m,
+            y_m=where.y_m,
+            covariance_m2=where.covariance_m2,
+            sigma_m=where.sigma_m,
+            radius95_m=where.radius95_m,
+            map_x_m=float(self._cand_x[where.best]),
+            map_y_m=float(self._cand_y[where.best]),
             rate_g_s=float(self.rates_g_s[med_i]) if identifiable else None,
             rate_interval_g_s=interval,
             onset_s=onset,

@@ -35,7 +35,13 @@ import numpy as np
 import numpy.typing as npt
 
 from controller.fusion.consensus import consensus_weights
-from controller.fusion.grid import BoolArray, FloatArray, GridSpec, as_float_array
+from controller.fusion.grid import (
+    BoolArray,
+    FloatArray,
+    GridSpec,
+    as_float_array,
+    spatial_summary,
+)
 
 
 @dataclass(frozen=True)
@@ -212,17 +218,7 @@ class RadiationSourceEstimator:
         lp = self._log_posterior(weights)
         p = np.exp(lp - lp.max())
         p /= p.sum()
-        pc = p.sum(axis=(1, 2))
-        x = float(pc @ self._cand_x)
-        y = float(pc @ self._cand_y)
-        dx = self._cand_x - x
-        dy = self._cand_y - y
-        cxx, cyy, cxy = float(pc @ (dx * dx)), float(pc @ (dy * dy)), float(pc @ (dx * dy))
-        dist = np.hypot(dx, dy)
-        order = np.argsort(dist)
-        cum = np.cumsum(pc[order])
-        r95 = float(dist[order][min(int(np.searchsorted(cum, 0.95)), dist.size - 1)])
-        j = int(np.argmax(pc))
+        where = spatial_summary(p.sum(axis=(1, 2)), self._cand_x, self._cand_y)
         ps = p.sum(axis=(0, 1))
         cdf = np.cumsum(ps)
         last = self.strengths.size - 1
@@ -231,13 +227,13 @@ class RadiationSourceEstimator:
         hi = self.strengths[min(int(np.searchsorted(cdf, 0.975)), last)]
         background = float(p.sum(axis=(0, 2)) @ self.backgrounds_usv_h)
         return RadiationSourceEstimate(
-            x_m=x,
-            y_m=y,
-            covariance_m2=((cxx, cxy), (cxy, cyy)),
-            sigma_m=math.sqrt(cxx + cyy),
-            radius95_m=r95,
-            map_x_m=float(self._cand_x[j]),
-            map_y_m=float(self._cand_y[j]),
+            x_m=where.x_m,
+            y_m=where.y_m,
+            covariance_m2=where.covariance_m2,
+            sigma_m=where.sigma_m,
+            radius95_m=where.radius95_m,
+            map_x_m=float(self._cand_x[where.best]),
+            map_y_m=float(self._cand_y[where.best]),
             strength_usv_h_at_1m=float(med),
             strength_interval_usv_h_at_1m=(float(lo), float(hi)),
             background_usv_h=background,
