@@ -21,7 +21,9 @@ one grid over the site (docs/fusion.md for the estimators themselves):
 
 Cost is bounded for large fleets: readings are buffered and fused into the kernel maps
 in one batch per :meth:`HazardPicture.flush` (one call per controller step); a source
-estimator takes at most one reading per robot every ``source_min_interval_s`` and only
+estimator takes at most one reading per robot every ``source_min_interval_s``, and from
+all robots together ``source_max_readings_per_s`` on average (a token bucket, so a crowd
+arriving at once, or the replay at its start, cannot break the budget), and only
 considers candidate cells within ``source_search_radius_m`` of where its gas was first
 found; before any trigger, nothing but the kernel maps is computed.
 
@@ -120,8 +122,11 @@ class PictureSettings:
     source_min_interval_s: float = 2.0
     """a robot's readings enter a source estimate at most this often"""
     source_max_readings_per_s: float = 0.5
-    """and all robots' together at most this often (a reading costs 1-2 ms): with many
-    robots in the gas each robot's interval grows"""
+    """and all robots' together at most this often on average (a reading costs 1-10 ms,
+    with the candidate count): with many robots in the gas each robot's interval grows"""
+    source_burst_readings: int = 24
+    """the most readings an estimate takes at once, at its start (the replay) or after a
+    quiet spell: a token bucket of this size refilled at ``source_max_readings_per_s``"""
     source_upwind_s: float = 120.0
     """outdoors the search reaches as far upwind as the wind carries gas in this time"""
     source_cells_across: float = 25.0
@@ -224,9 +229,11 @@ class HazardPicture:
         self._sources: dict[str, GasSourceEstimator] = {}
         self._source_last: dict[tuple[str, str], float] = {}
         self._source_centre: dict[str, tuple[float, float]] = {}
+        """channel -> where its gas was first found (the candidates' centre)"""
         self._source_reach: dict[str, float] = {}
         """channel -> how far from the find a reading may be and still be used"""
-        """channel -> where its gas was first found (the candidates' centre)"""
+        self._source_tokens: dict[str, tuple[float, float]] = {}
+        """channel -> (readings its estimate may still take, sim time of that count)"""
         self._radiation: RadiationSourceEstimator | None = None
         self._radiation_last: dict[str, float] = {}
         self._dose_history: dict[str, deque[Sample]] = {}
@@ -314,12 +321,19 @@ class HazardPicture:
             )
             self.first_seen.setdefault(hazard, first)
             found.append(first)
-            # recent readings of this channel near the find, clean air included, the
-            # newest few per robot
-            for (r, ch), samples in self._history.items():
-                if ch == channel:
-                    recent = list(samples)[-s.source_replay_per_robot :]
-                    self._feed_source(estimator, r, channel, recent)
+            # recent readings of this channel, clean air included, the newest few per
+            # robot, the robots nearest the find first while the budget lasts
+            replay = sorted(
+                (
+                    (math.dist((h[-1].x_m, h[-1].y_m), (sample.x_m, sample.y_m)), r, h)
+                    for (r, ch), h in self._history.items()
+                    if ch == channel
+                ),
+                key=lambda item: (item[0], item[1]),
+            )
+            for _, r, samples in replay:
+                recent = list(samples)[-s.source_replay_per_robot :]
+                self._feed_source(estimator, r, channel, recent)
             return found
         last = self._source_last.get(key)
         if last is None or sample.t_s - last >= self._source_interval(channel, sample.t_s) - 1e-9:
@@ -337,6 +351,20 @@ class HazardPicture:
             if ch == channel and t_s - last <= s.history_s
         )
         return max(s.source_min_interval_s, feeding / s.source_max_readings_per_s)
+
+    def _take_token(self, channel: str, t_s: float) -> bool:
+        """Whether ``channel``'s estimate may take one more reading at ``t_s`` (and if so,
+        spend it): the bucket of ``source_burst_readings`` refilled at
+        ``source_max_readings_per_s``, so no burst of new robots breaks the budget."""
+        s = self.settings
+        tokens, since = self._source_tokens.get(channel, (float(s.source_burst_readings), t_s))
+        tokens = min(
+            float(s.source_burst_readings),
+            tokens + max(0.0, t_s - since) * s.source_max_readings_per_s,
+        )
+        ok = tokens >= 1.0
+        self._source_tokens[channel] = (tokens - 1.0 if ok else tokens, max(since, t_s))
+        return ok
 
     def _candidates(
         self, sample: Sample, radius_m: float, cells_across: float
@@ -408,6 +436,8 @@ class HazardPicture:
                 continue
             if math.dist((sm.x_m, sm.y_m), centre) > reach:
                 continue  # far from every candidate: it can tell them apart no better
+            if not self._take_token(channel, sm.t_s):
+                break
             keep.append(sm)
             last = sm.t_s
         if not keep:

@@ -89,6 +89,26 @@ def test_a_source_reading_is_taken_at_most_every_min_interval() -> None:
     assert p.gas_sources()["H2S"].readings_used == 3  # at 10, 12 and 14 s
 
 
+def test_a_crowd_of_robots_cannot_break_the_source_budget() -> None:
+    """Fifty robots in the gas, each new to the estimate: the replay and their first
+    readings come out of one bucket, nearest the find first, then 0.5 readings/s."""
+    s = PictureSettings(source_burst_readings=10, source_max_readings_per_s=0.5)
+    p = HazardPicture.for_site(SITE, s)
+    robots = [f"m/r{i:02d}" for i in range(50)]
+    for i, r in enumerate(robots):  # clean air, robot i at 0.2·i m from the find
+        p.add_readings(r, msg(20 + 0.2 * i, 10, h2s(0.1)), 0.0)
+    p.add_readings(robots[0], msg(20, 10, h2s(6.0)), 1.0)
+    est = p.gas_sources()["H2S"]
+    assert est.readings_used == 10
+    # the ten nearest the find were replayed (robot 0 only once: its newest reading)
+    assert set(est.robot_weights) == set(robots[:10])
+    for t in range(2, 42):  # 40 s of everyone reporting every second
+        for i, r in enumerate(robots):
+            p.add_readings(r, msg(20 + 0.2 * i, 10, h2s(5.0)), float(t))
+    used = p.gas_sources()["H2S"].readings_used
+    assert 10 + 0.5 * 40 - 1 <= used <= 10 + 0.5 * 41 + 1
+
+
 def test_the_wind_comes_from_the_robots_anemometers() -> None:
     p = HazardPicture.for_site(SITE)
     assert p.mean_wind() == (0.0, 0.0)
