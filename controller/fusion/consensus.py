@@ -13,7 +13,7 @@ majority and nobody is weighted down here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -22,25 +22,43 @@ MIN_READINGS = 5
 """A robot is judged once it has this many readings."""
 
 
+Summer = Callable[[Mapping[str, float]], npt.NDArray[np.floating]]
+"""Σ weight × log-likelihood over the robots given (weights > 0), as an estimator that
+keeps a running total can compute it without a pass over every robot"""
+
+
+def weighted_sum(
+    logliks: Mapping[str, tuple[npt.NDArray[np.floating], int]], weights: Mapping[str, float]
+) -> npt.NDArray[np.floating]:
+    """Σ weight × log-likelihood over ``weights`` (the plain :data:`Summer`)."""
+    first = next(iter(logliks.values()))[0]
+    total = np.zeros(first.shape, dtype=first.dtype)
+    for r, w in weights.items():
+        total += first.dtype.type(w) * logliks[r][0]
+    return total
+
+
 def consensus_deficits(
     logliks: Mapping[str, tuple[npt.NDArray[np.floating], int]],
     weights: Mapping[str, float],
+    *,
+    total: Summer | None = None,
+    maxima: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """Deficit (nats per reading) of every robot with weight > 0 and enough readings, when
     at least three such robots exist; ``logliks`` maps robot → (log-likelihood array,
-    number of readings)."""
+    number of readings).  ``total`` and ``maxima`` (each robot's largest log-likelihood)
+    may come from the caller's caches; they must equal what they replace."""
     live = [r for r, w in weights.items() if w > 0 and logliks[r][1] >= MIN_READINGS]
     if len(live) < 3:
         return {}
-    first = logliks[live[0]][0]
-    total = np.zeros(first.shape, dtype=first.dtype)
-    for r in live:
-        total += first.dtype.type(weights[r]) * logliks[r][0]
-    best = int(np.argmax(total))
+    joint = (total or (lambda ws: weighted_sum(logliks, ws)))({r: weights[r] for r in live})
+    best = int(np.argmax(joint))
     out: dict[str, float] = {}
     for r in live:
         ll, n = logliks[r]
-        out[r] = (float(ll.max()) - float(ll.ravel()[best])) / n
+        top = float(ll.max()) if maxima is None else maxima[r]
+        out[r] = (top - float(ll.ravel()[best])) / n
     return out
 
 
@@ -48,12 +66,15 @@ def consensus_weights(
     logliks: Mapping[str, tuple[npt.NDArray[np.floating], int]],
     base: Mapping[str, float],
     threshold_nats: float,
+    *,
+    total: Summer | None = None,
+    maxima: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """Weights in [0, 1] per robot: ``base`` (e.g. 0 for a flat-lined detector), lowered for
     the robots that disagree with the consensus (module docstring)."""
     out = dict(base)
     for _ in range(len(out)):
-        deficits = consensus_deficits(logliks, out)
+        deficits = consensus_deficits(logliks, out, total=total, maxima=maxima)
         if not deficits:
             break
         worst = max(deficits, key=lambda r: deficits[r])

@@ -68,6 +68,7 @@ Cost: per reading O(cells × diffusivities × onsets × rates), in float32 (≈ 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,6 +142,43 @@ class _Robot:
         self.flat_travel_m = 0.0
         self.flat_tripped = False
         self.last_xy: tuple[float, float] | None = None
+        self._max: tuple[int, float] | None = None
+
+    def max_loglik(self) -> float:
+        """The largest entry of ``loglik`` (remembered until the next reading)."""
+        if self._max is None or self._max[0] != self.n:
+            self._max = (self.n, float(self.loglik.max()))
+        return self._max[1]
+
+
+def _quadrature_weights(s: FloatArray, ages: FloatArray) -> FloatArray:
+    """Weights ``W`` (``len(s)`` × ``len(ages)``) such that ``f(s) @ W`` is, per age, the
+    integral of ``f`` from 0 to that age: the integrand taken flat from 0 to ``s[0]``,
+    the trapezoid rule between the points, linear interpolation of the running integral
+    between two points, the whole integral beyond the last; 0 for an age ≤ 0."""
+    n = s.size
+    ds = np.diff(s)
+    # running integral up to point i as weights on the points: row i of ``cum``
+    cum = np.zeros((n, n))
+    cum[:, 0] = s[0]
+    for i in range(1, n):
+        cum[i] = cum[i - 1]
+        cum[i, i - 1] += 0.5 * ds[i - 1]
+        cum[i, i] += 0.5 * ds[i - 1]
+    out = np.zeros((n, ages.size))
+    pos = np.searchsorted(s, ages)
+    for j, age in enumerate(ages):
+        k = int(pos[j])
+        if age <= 0.0:
+            continue
+        if k >= n:
+            out[:, j] = cum[n - 1]
+        elif k == 0:
+            out[0, j] = age
+        else:
+            w = (age - s[k - 1]) / (s[k] - s[k - 1])
+            out[:, j] = cum[k - 1] * (1 - w) + cum[k] * w
+    return out
 
 
 class GasSourceEstimator:
@@ -232,11 +270,17 @@ class GasSourceEstimator:
         gx, gy = grid.center_coordinates()
         self._cand_x: FloatArray = gx[mask]
         self._cand_y: FloatArray = gy[mask]
+        self._cand_x_f32 = self._cand_x.astype(np.float32)
+        self._cand_y_f32 = self._cand_y.astype(np.float32)
         self._n_onsets = 1 if self.onsets_s is None else self.onsets_s.size
         self._n_k = self.diffusivities_m2_s.size
         self._shape = (self._cand_x.size, self._n_onsets * self._n_k, n_rates)
         self._rates_f32 = self.rates_g_s.astype(np.float32)
         self._robots: dict[str, _Robot] = {}
+        self._total = np.zeros(self._shape, dtype=np.float64)
+        """Σ of every robot's ``loglik``, kept as readings arrive (a posterior with every
+        weight 1 then costs no pass over the robots)"""
+        self._estimate: tuple[tuple[int, ...], GasSourceEstimate | None] | None = None
         self.flatline_count = flatline_count
         self.flatline_travel_m = flatline_travel_m
         if not (math.isfinite(consensus_deficit_nats) and consensus_deficit_nats > 0):
@@ -268,7 +312,12 @@ class GasSourceEstimator:
     def unit_response(self, x_m: float, y_m: float, t_s: float) -> FloatArray:
         """``g`` (g/m³ per g/s) at (``x_m``, ``y_m``) and time ``t_s`` for every candidate cell
         and scenario, shape ``(cells, diffusivities × onsets)`` (diffusivity-major; module
-        docstring)."""
+        docstring).
+
+        The puff integral is a trapezoid rule over geometric puff ages, so for each age it
+        is a fixed linear combination of the integrand at the quadrature points
+        (:func:`_quadrature_weights`): one matrix product per diffusivity, with the
+        integrand in float32 (a likelihood needs no more)."""
         ages = np.array([self.steady_age_s]) if self.onsets_s is None else t_s - self.onsets_s
         max_age = float(ages.max())
         n_o = ages.size
@@ -278,31 +327,19 @@ class GasSourceEstimator:
         decades = max(1.0, math.log10(max_age / self.min_puff_age_s))
         n = math.ceil(decades * self.puffs_per_decade) + 1
         s = np.geomspace(self.min_puff_age_s, max_age, n)
+        weights = _quadrature_weights(s, ages)  # (n, onsets)
         ux, uy = self.wind
-        dx = (x_m - self._cand_x)[:, None] - ux * s[None, :]
-        dy = (y_m - self._cand_y)[:, None] - uy * s[None, :]
-        d2 = dx * dx + dy * dy
-        ds = np.diff(s)
-        pos = np.searchsorted(s, ages)
+        dx = (x_m - self._cand_x_f32)[:, None] - (ux * s).astype(np.float32)[None, :]
+        dy = (y_m - self._cand_y_f32)[:, None] - (uy * s).astype(np.float32)[None, :]
+        d2 = dx * dx
+        d2 += dy * dy
+        f = np.empty_like(d2)
         for ik, k in enumerate(self.diffusivities_m2_s):
             var = 2.0 * k * s + self.source_sigma_m**2  # (n,)
-            f = np.exp(-d2 / (2.0 * var)) / (2.0 * math.pi * var)
-            # cumulative trapezoid from age 0 (from 0 to s[0] the integrand is taken flat)
-            cum = np.empty_like(f)
-            cum[:, 0] = f[:, 0] * s[0]
-            cum[:, 1:] = cum[:, :1] + np.cumsum(0.5 * (f[:, 1:] + f[:, :-1]) * ds, axis=1)
-            for j, age in enumerate(ages):
-                col = ik * n_o + j
-                k_pos = int(pos[j])
-                if age <= 0.0:
-                    continue
-                if k_pos >= n:
-                    out[:, col] = cum[:, -1]
-                elif k_pos == 0:
-                    out[:, col] = f[:, 0] * age
-                else:
-                    w = (age - s[k_pos - 1]) / (s[k_pos] - s[k_pos - 1])
-                    out[:, col] = cum[:, k_pos - 1] * (1 - w) + cum[:, k_pos] * w
+            np.multiply(d2, (-0.5 / var).astype(np.float32), out=f)
+            np.exp(f, out=f)
+            w = (weights / (2.0 * math.pi * var)[:, None]).astype(np.float32)
+            out[:, ik * n_o : (ik + 1) * n_o] = f @ w
         out /= self.mixing_height_m
         return out
 
@@ -362,8 +399,9 @@ class GasSourceEstimator:
         rho += np.float32(self._ln_in - self._ln_out)
         np.exp(rho, out=rho)
         np.log1p(rho, out=rho)
+        rho += np.float32(self._ln_out)
         robot.loglik += rho
-        robot.loglik += np.float32(self._ln_out)
+        self._total += rho
         rho0 = (math.log(z + f) - math.log(f)) / self.sigma_ln
         robot.loglik_none += float(np.logaddexp(self._ln_in - 0.5 * rho0 * rho0, self._ln_out))
         robot.n += 1
@@ -390,21 +428,35 @@ class GasSourceEstimator:
         """Weight in [0, 1] of each robot's evidence (module docstring, "Robots")."""
         base = {rid: 0.0 if r.flat_tripped else 1.0 for rid, r in self._robots.items()}
         logliks = {rid: (r.loglik, r.n) for rid, r in self._robots.items()}
-        return consensus_weights(logliks, base, self.consensus_deficit_nats)
+        return consensus_weights(
+            logliks, base, self.consensus_deficit_nats, total=self._sum, maxima=self._maxima()
+        )
 
     def consensus_deficits(self, weights: dict[str, float]) -> dict[str, float]:
         """Per robot: how much worse, in nats per reading, its readings fit the joint most
         probable hypothesis than its own (:func:`.consensus.consensus_deficits`)."""
         logliks = {rid: (r.loglik, r.n) for rid, r in self._robots.items()}
-        return consensus_deficits(logliks, weights)
+        return consensus_deficits(logliks, weights, total=self._sum, maxima=self._maxima())
 
-    def log_posterior(self) -> FloatArray:
-        """Unnormalised log-posterior over (candidate cell, onset, rate)."""
+    def _maxima(self) -> dict[str, float]:
+        return {rid: r.max_loglik() for rid, r in self._robots.items()}
+
+    def _sum(self, weights: Mapping[str, float]) -> FloatArray:
+        """Σ weight × loglik (robots not in ``weights`` count 0): the running total when
+        every robot has weight 1, else summed robot by robot (a robot weighted out leaves
+        no rounding trace of its readings behind)."""
+        if len(weights) == len(self._robots) and all(w == 1.0 for w in weights.values()):
+            return self._total.copy()
         total = np.zeros(self._shape, dtype=np.float64)
-        for rid, w in self.robot_weights().items():
+        for rid, w in weights.items():
             if w > 0.0:
                 total += w * self._robots[rid].loglik
         return total
+
+    def log_posterior(self, weights: Mapping[str, float] | None = None) -> FloatArray:
+        """Unnormalised log-posterior over (candidate cell, onset, rate), with ``weights``
+        (default: :meth:`robot_weights`)."""
+        return self._sum(self.robot_weights() if weights is None else weights)
 
     def posterior_map(self) -> FloatArray:
         """Posterior probability of the source being in each grid cell, ``(ny, nx)``
@@ -425,10 +477,16 @@ class GasSourceEstimator:
 
     def estimate(self) -> GasSourceEstimate | None:
         """The current estimate, or None before any reading."""
+        key = tuple(r.n for r in self._robots.values())
+        if self._estimate is None or self._estimate[0] != key:
+            self._estimate = (key, self._estimate_now())
+        return self._estimate[1]
+
+    def _estimate_now(self) -> GasSourceEstimate | None:
         if self.readings_used == 0:
             return None
         weights = self.robot_weights()
-        lp = self.log_posterior()
+        lp = self.log_posterior(weights)
         m = float(lp.max())
         p = np.exp(lp - m)
         z = float(p.sum())

@@ -194,7 +194,9 @@ def test_a_faulty_robot_does_not_move_the_estimate_far(
         assert result is not None
         assert result.robot_weights[name] == 0.0, result.robot_weights
         assert all(result.robot_weights[r] == 1.0 for r in tracks)
-        assert math.hypot(result.x_m - base.x_m, result.y_m - base.y_m) < 1e-6
+        # as if it were not there, up to rounding: each robot's sum is kept in float32,
+        # the posterior of an all-trusted fleet in a float64 running total
+        assert math.hypot(result.x_m - base.x_m, result.y_m - base.y_m) < 1e-4
     # without the per-robot weights the stuck robot pulls it (the bounded influence of
     # each reading keeps that pull small, but not nil)
     naive = estimator(flatline_count=10_000, consensus_deficit_nats=1e9)
