@@ -127,6 +127,10 @@ class PictureSettings:
     source_burst_readings: int = 24
     """the most readings an estimate takes at once, at its start (the replay) or after a
     quiet spell: a token bucket of this size refilled at ``source_max_readings_per_s``"""
+    source_reference_hypotheses: int = 150_000
+    """the two above hold for an estimate of up to this many hypotheses (an indoor search,
+    15 m at 1 m cells: ~136,000); a larger one (a wide outdoor search) gets both scaled
+    down in proportion, so its cost per simulated second stays the same"""
     source_upwind_s: float = 120.0
     """outdoors the search reaches as far upwind as the wind carries gas in this time"""
     source_cells_across: float = 25.0
@@ -355,13 +359,13 @@ class HazardPicture:
     def _take_token(self, channel: str, t_s: float) -> bool:
         """Whether ``channel``'s estimate may take one more reading at ``t_s`` (and if so,
         spend it): the bucket of ``source_burst_readings`` refilled at
-        ``source_max_readings_per_s``, so no burst of new robots breaks the budget."""
+        ``source_max_readings_per_s`` (both scaled down for a search of more than
+        ``source_reference_hypotheses``), so no burst of new robots breaks the budget."""
         s = self.settings
-        tokens, since = self._source_tokens.get(channel, (float(s.source_burst_readings), t_s))
-        tokens = min(
-            float(s.source_burst_readings),
-            tokens + max(0.0, t_s - since) * s.source_max_readings_per_s,
-        )
+        share = min(1.0, s.source_reference_hypotheses / self._sources[channel].hypotheses)
+        burst = max(3.0, s.source_burst_readings * share)
+        tokens, since = self._source_tokens.get(channel, (burst, t_s))
+        tokens = min(burst, tokens + max(0.0, t_s - since) * s.source_max_readings_per_s * share)
         ok = tokens >= 1.0
         self._source_tokens[channel] = (tokens - 1.0 if ok else tokens, max(since, t_s))
         return ok

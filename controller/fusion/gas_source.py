@@ -303,6 +303,11 @@ class GasSourceEstimator:
         return int(self._cand_x.size)
 
     @property
+    def hypotheses(self) -> int:
+        """Hypotheses a reading updates (cells × scenarios × rates): its cost."""
+        return math.prod(self._shape)
+
+    @property
     def readings_used(self) -> int:
         """Readings in the posterior so far (all robots)."""
         return sum(r.n for r in self._robots.values())

@@ -109,6 +109,25 @@ def test_a_crowd_of_robots_cannot_break_the_source_budget() -> None:
     assert 10 + 0.5 * 40 - 1 <= used <= 10 + 0.5 * 41 + 1
 
 
+def test_a_larger_search_gets_a_proportionally_smaller_budget() -> None:
+    """Cost per simulated second, not readings, is what the budget holds constant."""
+    base = HazardPicture.for_site(SITE)
+    base.add_readings("m/r0", msg(20, 10, h2s(6.0)), 0.0)
+    hypotheses = base._sources["H2S"].hypotheses
+    s = PictureSettings(source_burst_readings=12, source_reference_hypotheses=hypotheses // 4)
+    p = HazardPicture.for_site(SITE, s)
+    robots = [f"m/r{i:02d}" for i in range(30)]
+    for i, r in enumerate(robots):
+        p.add_readings(r, msg(20 + 0.2 * i, 10, h2s(0.1)), 0.0)
+    p.add_readings(robots[0], msg(20, 10, h2s(6.0)), 1.0)
+    assert p.gas_sources()["H2S"].readings_used == 3  # 12 x 1/4
+    for t in range(2, 42):
+        for i, r in enumerate(robots):
+            p.add_readings(r, msg(20 + 0.2 * i, 10, h2s(5.0)), float(t))
+    used = p.gas_sources()["H2S"].readings_used
+    assert 3 + 0.125 * 40 - 1 <= used <= 3 + 0.125 * 41 + 1
+
+
 def test_the_wind_comes_from_the_robots_anemometers() -> None:
     p = HazardPicture.for_site(SITE)
     assert p.mean_wind() == (0.0, 0.0)
