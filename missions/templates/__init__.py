@@ -93,7 +93,13 @@ def plan(request: MissionRequest, site: SiteMap, mission_id: str | None = None) 
     if not steps:
         raise MissionValidationError("targets", "the template produced no steps")
     try:
-        return MissionSpec(id=spec_id, name=request.name, robot=request.robot, steps=steps)
+        return MissionSpec(
+            id=spec_id,
+            name=request.name,
+            robot=request.robot,
+            steps=steps,
+            priority=request.priority,
+        )
     except ValueError as exc:  # pydantic ValidationError: an id the wire would refuse
         raise MissionValidationError("id", str(exc)) from exc
 
