@@ -3,14 +3,20 @@
 Mission lifecycle (``missions.mission.MissionOutcome``)::
 
     PENDING ──dispatch──> DISPATCHED ──state echoes orderId+orderUpdateId──> ACTIVE
-       │                      │                                              │
+       │  ▲                   │                                              │
+       │  └─ preempted or robot lost (allocated missions) ◄──────────────────┤
        │ cancel               ├─ rejection error ────────> FAILED            ├─> COMPLETED
        v                      ├─ cancelOrder answered ───> ABORTED           ├─> FAILED
-    ABORTED                   └─ robot lost ─────────────> ABORTED           └─> ABORTED
+    ABORTED                   └─ robot lost (pinned) ────> ABORTED           └─> ABORTED
 
-* **Dispatch**: a pending mission goes to its robot (or, with ``robot=None``, the first
-  ready robot in fleet order whose factsheet lists every action type the mission uses)
-  when that robot is *ready*: online, state received, no mission of ours on it, no
+* **Dispatch**: a pending mission pinned to a robot (``spec.robot``) goes to it when it is
+  ready; the others are allocated in batches by :class:`controller.fleet_plan.FleetPlanner`
+  (docs/allocation.md): capabilities, hazardous-area rating, battery, priorities,
+  preemption and charging.  A batch runs when the missions waiting or the ready robots
+  changed, or every ``reallocate_every_s`` while missions wait or a robot is low.  A
+  mission no robot can take keeps its reason in ``MissionStatus.waiting`` and an event
+  says it whenever it changes.  Routes keep to the robot's rating.  A robot is *ready*
+  when it is online, state received, no mission of ours on it, no
   nodeStates/edgeStates, no action still WAITING/INITIALIZING/RUNNING/PAUSED, not paused,
   no FATAL error, and operatingMode AUTOMATIC or SEMIAUTOMATIC (in the other modes master
   control "doesn't send driving orders", section 6.10.6).  Missions go in submission order.
@@ -36,12 +42,21 @@ Mission lifecycle (``missions.mission.MissionOutcome``)::
 * **Cancel**: instant action ``cancelOrder``; ABORTED when the robot reports it FINISHED
   (or FAILED with our order never accepted: it had nothing to cancel).  While a cancel is
   pending, order ends are not judged, because cancelling fails the remaining actions.
-* **Lost**: a mission whose robot stays offline/stale for ``lost_after_s`` is ABORTED
-  ("robot lost").
+* **Preemption**: an emergency that takes a robot running a routine mission cancels that
+  mission (``cancelOrder``); once the robot confirms, the routine mission is PENDING again
+  (same mission, a new order id for its next run) and the robot, held meanwhile, gets the
+  emergency.
+* **Lost**: a robot whose connection is OFFLINE/CONNECTIONBROKEN (no state since), or that
+  sent no state for ``lost_after_silent_s``, is lost for allocated missions: they go back
+  to PENDING and are reassigned.  A mission pinned to a robot is ABORTED ("robot lost")
+  when its robot stays offline/stale for ``lost_after_s`` (it cannot run elsewhere).
+* **Charging**: an idle robot below its ``charge_below_pct`` gets an order to its nearest
+  charger (a dispatcher-internal mission, ``_charge:...``, not listed in ``statuses()``).
 * **Orphans**: if a robot later reports that it is still executing the order of a mission
-  we have already FAILED or ABORTED (a lost robot coming back, a FATAL error cleared by
-  hand), we send it ``cancelOrder`` once: the controller no longer supervises that order,
-  so the robot must not carry on with it.
+  we have already FAILED or ABORTED, or an order the mission no longer runs (a lost robot
+  coming back after its mission was reassigned, a FATAL error cleared by hand), we send it
+  ``cancelOrder`` once: the controller no longer supervises that order, so the robot must
+  not carry on with it and nothing runs twice.
 """
 
 from __future__ import annotations
@@ -53,6 +68,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from controller.events import EventEmitter
+from controller.fleet_plan import FleetPlanner, FleetPlanSettings, RobotView
 from controller.orders import (
     build_instant_actions,
     build_order,
@@ -76,7 +92,8 @@ from drivers.vda5050.messages import (
     VdaMessage,
 )
 from drivers.vda5050.topics import TopicName
-from missions.mission import MissionAction, MissionOutcome, MissionSpec
+from missions.allocation import AllocationResult
+from missions.mission import MissionAction, MissionOutcome, MissionSpec, MissionStep
 from missions.site import SiteMap
 
 log = logging.getLogger(__name__)
@@ -92,6 +109,9 @@ _EPSILON_S = 1e-6
 _UNACKED_WARN_AFTER_SENDS = 10
 
 Purpose = Literal["cancel", "pause", "resume", "factsheet", "cleanup"]
+Kind = Literal["mission", "charge"]
+CHARGE_PREFIX = "_charge:"
+"""ids of the dispatcher's own drives to a charger (never a user's mission id)"""
 _ErrorKey = tuple[str, str | None, tuple[tuple[str, str], ...]]
 
 
@@ -110,12 +130,19 @@ class MissionStatus:
     actions_finished: int
     actions_total: int
     reason: str | None
+    """why it ended (terminal), or why it went back to the queue"""
     action_results: dict[str, str]
     """actionId -> resultDescription, for our actions that reported one"""
     accepted_at_s: float
     sent_at_s: float | None
     acknowledged_at_s: float | None
     ended_at_s: float | None
+    waiting: str | None = None
+    """while pending without a robot: ``"<waiting|unassignable> (<code>): <sentence>"``
+    from the allocator (docs/allocation.md, "Reasons")"""
+    priority: str = "routine"
+    runs: int = 0
+    """orders sent for it so far (a preempted or reassigned mission runs again)"""
 
 
 class Sender(Protocol):
@@ -162,6 +189,16 @@ class _Mission:
     cancel_action_id: str | None = None
     errors_before: frozenset[_ErrorKey] = frozenset()
     warned_unacked: bool = False
+    kind: Kind = "mission"
+    waiting: str | None = None
+    requeue_on_cancel: bool = False
+    """the cancel is a preemption's: ABORTED becomes PENDING again"""
+    runs: int = 0
+
+    @property
+    def pinned(self) -> bool:
+        """the spec names its robot: never reassigned"""
+        return self.spec.robot is not None
 
     @property
     def order_id(self) -> str | None:
@@ -202,11 +239,22 @@ class Dispatcher:
         resend_interval_s: float,
         lost_after_s: float,
         allowed_deviation_xy_m: float,
+        lost_after_silent_s: float = 5.0,
+        planner: FleetPlanner | None = None,
     ) -> None:
-        if resend_interval_s <= 0 or lost_after_s <= 0 or allowed_deviation_xy_m < 0:
+        """``lost_after_s``: a robot offline or stale this long loses a mission pinned to
+        it (ABORTED).  ``lost_after_silent_s``: a robot whose connection is
+        OFFLINE/CONNECTIONBROKEN, or that sent no state for this long, is lost for the
+        missions the allocator gave it: they go back to the queue and run elsewhere."""
+        if (
+            resend_interval_s <= 0
+            or lost_after_s <= 0
+            or lost_after_silent_s <= 0
+            or allowed_deviation_xy_m < 0
+        ):
             raise ValueError(
-                "resend_interval_s and lost_after_s must be positive and "
-                "allowed_deviation_xy_m non-negative"
+                "resend_interval_s, lost_after_s and lost_after_silent_s must be positive "
+                "and allowed_deviation_xy_m non-negative"
             )
         self._site = site
         self._registry = registry
@@ -221,6 +269,11 @@ class Dispatcher:
         self._cleaned_orders: set[str] = set()
         self._instant: list[_InstantRequest] = []
         self._instant_seq = 0
+        self._lost_after_silent_s = lost_after_silent_s
+        self._planner = planner if planner is not None else FleetPlanner(site, FleetPlanSettings())
+        self._alloc_key: object = None
+        self._alloc_at_s: float | None = None
+        self._charge_seq = 0
 
     # ----------------------------------------------------------------------- commands
 
@@ -233,6 +286,8 @@ class Dispatcher:
         """
         if spec.id in self._missions:
             raise MissionError(f"mission {spec.id!r} already exists")
+        if spec.id.startswith(CHARGE_PREFIX):
+            raise MissionError(f"mission {spec.id!r}: ids starting {CHARGE_PREFIX!r} are reserved")
         # Checks the steps' nodes and the legs between them; the leg from the robot's
         # position is only known at dispatch.
         plan_route(spec, self._site, spec.steps[0].node)
@@ -248,7 +303,12 @@ class Dispatcher:
                 )
             robot_key = matches[0].key
         self._missions[spec.id] = _Mission(spec, now_s, robot_key)
-        log.info("mission %s accepted for %s", spec.id, spec.robot or "any capable robot")
+        log.info(
+            "mission %s (%s) accepted for %s",
+            spec.id,
+            spec.priority.value,
+            spec.robot or "any capable robot",
+        )
         self._events.emit("mission", spec.id, f"{MissionOutcome.PENDING.value}: accepted")
 
     def cancel(self, mission_id: str, now_s: float) -> None:
@@ -262,6 +322,10 @@ class Dispatcher:
             raise MissionError(f"mission {mission_id!r} has already ended ({m.outcome.value})")
         if m.outcome == MissionOutcome.PENDING:
             self._end(m, MissionOutcome.ABORTED, "cancelled before dispatch", now_s)
+            return
+        if m.requeue_on_cancel:
+            m.requeue_on_cancel = False  # the user's cancel wins over the preemption's requeue
+            log.info("mission %s: cancel by the user; it will not be requeued", mission_id)
             return
         if m.cancel_requested:
             log.info("mission %s: cancel already requested", mission_id)
@@ -323,6 +387,7 @@ class Dispatcher:
 
     def on_factsheet(self, robot: RobotRecord) -> None:
         """A factsheet arrived: it answers any factsheetRequest still being resent."""
+        self._alloc_key = None  # capabilities may have changed: allocate again
         self._instant = [
             r for r in self._instant if not (r.robot_key == robot.key and r.purpose == "factsheet")
         ]
@@ -340,11 +405,13 @@ class Dispatcher:
 
     def all_terminal(self) -> bool:
         """True when every mission submitted so far has ended (cheap: no statuses)."""
-        return all(m.outcome.terminal for m in self._missions.values())
+        return all(m.outcome.terminal for m in self._missions.values() if m.kind == "mission")
 
     def statuses(self) -> list[MissionStatus]:
         out = []
         for m in self._missions.values():
+            if m.kind != "mission":
+                continue
             robot = self._registry.get(m.robot_key) if m.robot_key else None
             out.append(
                 MissionStatus(
@@ -358,6 +425,9 @@ class Dispatcher:
                     actions_finished=list(m.action_status.values()).count(_FINISHED),
                     actions_total=m.actions_total,
                     reason=m.reason,
+                    waiting=m.waiting,
+                    priority=m.spec.priority.value,
+                    runs=m.runs,
                     action_results=dict(m.action_results),
                     accepted_at_s=m.accepted_at_s,
                     sent_at_s=m.sent_at_s,
@@ -384,7 +454,7 @@ class Dispatcher:
     def _set(self, m: _Mission, outcome: MissionOutcome, note: str) -> None:
         """Change the outcome; the event detail is ``"<outcome>: <note>"``."""
         m.outcome = outcome
-        self._events.emit("mission", m.spec.id, f"{outcome.value}: {note}")
+        self._events.emit(m.kind, m.spec.id, f"{outcome.value}: {note}")
 
     def _end(self, m: _Mission, outcome: MissionOutcome, reason: str, now_s: float) -> None:
         m.reason = reason
@@ -423,25 +493,194 @@ class Dispatcher:
             return f"robot is in operating mode {s.operatingMode.value}"
         return None
 
-    def _capable(self, robot: RobotRecord, m: _Mission) -> bool:
-        needed = m.action_types
-        if not needed:
-            return True
-        return robot.factsheet_actions is not None and needed <= set(robot.factsheet_actions)
-
     def _dispatch_pending(self, now_s: float) -> None:
+        free: list[_Mission] = []
         for m in list(self._missions.values()):
             if m.outcome != MissionOutcome.PENDING:
                 continue
-            if m.robot_key is not None:
-                robot = self._robot(m)
-                if self._not_ready_because(robot) is None:
-                    self._dispatch(m, robot, now_s)
+            if m.robot_key is None:
+                free.append(m)
                 continue
-            for robot in self._registry.records():
-                if self._not_ready_because(robot) is None and self._capable(robot, m):
-                    self._dispatch(m, robot, now_s)
-                    break
+            # pinned by its spec, a charge trip, or held for an emergency by a preemption
+            robot = self._robot(m)
+            if self._not_ready_because(robot) is None:
+                self._dispatch(m, robot, now_s)
+        self._allocate(free, now_s)
+
+    # -- allocation (controller/fleet_plan.py, docs/allocation.md)
+
+    def _robot_views(self) -> list[RobotView]:
+        held = {
+            m.robot_key
+            for m in self._missions.values()
+            if m.outcome == MissionOutcome.PENDING and m.robot_key is not None
+        }
+        views = []
+        for robot in self._registry.records():
+            s = robot.state
+            battery = s.batteryState.batteryCharge if s is not None else 0.0
+            ready = robot.key not in held and self._not_ready_because(robot) is None
+            node: str | None = None
+            running: tuple[str, MissionSpec] | None = None
+            if s is not None and ready:
+                try:
+                    node = resolve_start_node(
+                        self._site, s.lastNodeId, s.agvPosition, self._deviation_m
+                    )
+                except MissionError:
+                    ready = False
+            elif s is not None and self._site.has_node(s.lastNodeId):
+                node = s.lastNodeId
+                busy = self._missions.get(self._busy.get(robot.key, ""))
+                if (
+                    busy is not None
+                    and busy.kind == "mission"
+                    and not busy.cancel_requested
+                    and robot.availability == "online"
+                ):
+                    running = (busy.spec.id, busy.spec)
+            views.append(
+                RobotView(
+                    key=robot.key,
+                    node=node,
+                    battery_pct=battery,
+                    actions=robot.factsheet_actions,
+                    speed_max_m_s=robot.factsheet_speed_max_m_s,
+                    ready=ready,
+                    running=running,
+                )
+            )
+        return views
+
+    def _allocate(self, free: list[_Mission], now_s: float) -> None:
+        """One allocation batch when something changed: the missions waiting for a robot,
+        the robots free to take one, or (with missions waiting, or a robot low on charge)
+        ``reallocate_every_s`` has passed (charge drifts without any event)."""
+        views = self._robot_views()
+        ready = [v for v in views if v.ready]
+        low = any(
+            v.battery_pct < self._planner.config(v.key).battery.charge_below_pct for v in ready
+        )
+        if not free and not low:
+            self._alloc_key = None
+            return
+        key = (tuple(m.spec.id for m in free), tuple((v.key, v.node) for v in ready))
+        period = self._planner.settings.reallocate_every_s
+        if key == self._alloc_key and not _due(now_s, self._alloc_at_s, period):
+            return
+        self._alloc_key, self._alloc_at_s = key, now_s
+        try:
+            result = self._planner.allocate(views, [m.spec for m in free])
+        except (ValueError, KeyError) as exc:
+            # a bug or a site/config mismatch must not stop supervision; say so loudly
+            log.error("allocation failed: %s", exc)
+            return
+        self._apply(result, now_s)
+
+    def _apply(self, result: AllocationResult, now_s: float) -> None:
+        for p in result.preemptions:
+            old = self._missions[p.cancel_mission]
+            new = self._missions[p.assignment.mission]
+            new.robot_key = p.robot  # held: dispatched once the cancel is confirmed
+            self._note_waiting(
+                new, f"waiting (preempting): robot {p.robot} cancels routine mission {old.spec.id}"
+            )
+            log.warning(
+                "emergency mission %s preempts routine mission %s on %s",
+                new.spec.id,
+                old.spec.id,
+                p.robot,
+            )
+            self.cancel(old.spec.id, now_s)
+            old.requeue_on_cancel = True
+        for a in result.assignments:
+            m = self._missions[a.mission]
+            robot = self._registry.get(a.robot)
+            assert robot is not None, "the allocator only names robots of the registry"
+            m.waiting = None
+            log.info(
+                "mission %s (%s) -> %s: cost %.0f s (travel %.0f s, task %.0f s, battery %.0f s)",
+                a.mission,
+                a.priority.value,
+                a.robot,
+                a.cost_s,
+                a.travel_s,
+                a.task_s,
+                a.battery_penalty_s,
+            )
+            self._dispatch(m, robot, now_s)
+        for c in result.charging:
+            robot = self._registry.get(c.robot)
+            assert robot is not None
+            if c.charger_node is None:
+                log.warning("robot %s is low on charge and no charger is reachable", c.robot)
+                continue
+            self._send_to_charger(robot, c.charger_node, c.ready_in_s, now_s)
+        for u in result.unassigned:
+            word = "unassignable" if u.code.infeasible else "waiting"
+            self._note_waiting(self._missions[u.mission], f"{word} ({u.code.value}): {u.reason}")
+
+    def _note_waiting(self, m: _Mission, text: str) -> None:
+        if m.waiting == text:
+            return
+        m.waiting = text
+        log.log(
+            logging.WARNING if text.startswith("unassignable") else logging.INFO,
+            "mission %s: %s",
+            m.spec.id,
+            text,
+        )
+        self._events.emit(m.kind, m.spec.id, text)
+
+    def _send_to_charger(
+        self, robot: RobotRecord, charger_node: str, ready_in_s: float, now_s: float
+    ) -> None:
+        self._charge_seq += 1
+        spec = MissionSpec(
+            id=f"{CHARGE_PREFIX}{robot.serial}:{self._charge_seq}",
+            name=f"charge {robot.key}",
+            robot=robot.serial,
+            steps=[MissionStep(node=charger_node)],
+        )
+        m = _Mission(spec, now_s, robot.key, kind="charge")
+        self._missions[spec.id] = m
+        log.info(
+            "robot %s low on charge: to charger %s (back in about %.0f s)",
+            robot.key,
+            charger_node,
+            ready_in_s,
+        )
+        self._events.emit("charge", robot.key, f"to charger {charger_node}")
+        self._dispatch(m, robot, now_s)
+
+    def _requeue(self, m: _Mission, note: str) -> None:
+        """Back to PENDING, for the allocator to give to a robot again (a new order with
+        a new orderId: the old one is cancelled on the robot if it ever runs it again)."""
+        if m.robot_key is not None and self._busy.get(m.robot_key) == m.spec.id:
+            del self._busy[m.robot_key]
+        self._instant = [
+            r
+            for r in self._instant
+            if not (r.mission_id == m.spec.id and r.purpose in ("cancel", "pause"))
+        ]
+        if not m.pinned:
+            m.robot_key = None
+        m.order = None
+        m.sent_at_s = m.last_sent_s = m.acknowledged_at_s = None
+        m.sends = 0
+        m.actions = {}
+        m.action_status = {}
+        m.action_results = {}
+        m.nodes_done = 0
+        m.cancel_requested = False
+        m.cancel_action_id = None
+        m.requeue_on_cancel = False
+        m.errors_before = frozenset()
+        m.warned_unacked = False
+        m.reason = note
+        self._alloc_key = None
+        log.warning("mission %s back in the queue: %s", m.spec.id, note)
+        self._set(m, MissionOutcome.PENDING, note)
 
     def _dispatch(self, m: _Mission, robot: RobotRecord, now_s: float) -> None:
         state = robot.state
@@ -463,11 +702,16 @@ class Dispatcher:
         while f"{m.spec.id}-{n}" == state.orderId or f"{m.spec.id}-{n}" in self._order_owner:
             n += 1
         order_id = f"{m.spec.id}-{n}"
+        # Routes keep to the robot's hazardous-area rating (docs/allocation.md).  A mission
+        # pinned to a robot the fleet configuration does not describe keeps the zone-blind
+        # route: the officer chose that robot, and no rating is known to hold it to.
+        zone_blind = m.kind == "mission" and m.pinned and not self._planner.configured(robot.key)
+        path = None if zone_blind else self._planner.path_fn(robot.key)
         try:
             start = resolve_start_node(
                 self._site, state.lastNodeId, state.agvPosition, self._deviation_m
             )
-            plan_route(m.spec, self._site, start)  # fail before a headerId is used up
+            plan_route(m.spec, self._site, start, path)  # fail before a headerId is used up
             env = self._sender.envelope(robot, TopicName.ORDER)
             order = build_order(
                 m.spec,
@@ -483,11 +727,13 @@ class Dispatcher:
                 rejoin_from=off_node_position(
                     self._site, start, state.agvPosition, self._deviation_m
                 ),
+                path=path,
             )
         except MissionError as exc:
             self._end(m, MissionOutcome.FAILED, f"cannot plan for robot {robot.key}: {exc}", now_s)
             return
         m.dispatches = n
+        m.runs += 1
         m.order = order
         m.actions = {
             order_action_id(order_id, step_no, i): action
@@ -600,11 +846,40 @@ class Dispatcher:
 
     # -- following a mission through the states
 
+    def _lost_because(self, robot: RobotRecord, now_s: float) -> str | None:
+        """Why ``robot`` counts as lost for the missions the allocator gave it, or None:
+        its connection says OFFLINE/CONNECTIONBROKEN (and no state came since), or no
+        state for ``lost_after_silent_s``."""
+        if robot.availability == "offline":
+            conn = robot.connection.value if robot.connection is not None else "OFFLINE"
+            return f"connection {conn}"
+        heard = robot.last_state_at_s
+        if heard is not None and now_s - heard >= self._lost_after_silent_s - _EPSILON_S:
+            return f"no state for {now_s - heard:.1f} s"
+        return None
+
     def _check_lost(self, now_s: float) -> None:
-        for m in self._missions.values():
+        for m in list(self._missions.values()):
+            if m.outcome == MissionOutcome.PENDING:
+                if m.robot_key is not None and not m.pinned and m.kind == "mission":
+                    # held for an emergency by a preemption: let it go if the robot is lost
+                    why = self._lost_because(self._robot(m), now_s)
+                    if why is not None:
+                        m.robot_key = None
+                        self._note_waiting(m, f"waiting: robot lost ({why}); allocating again")
+                continue
             if not m.running:
                 continue
             robot = self._robot(m)
+            if not m.pinned or m.kind == "charge":
+                why = self._lost_because(robot, now_s)
+                if why is None:
+                    continue
+                if m.kind == "charge":
+                    self._end(m, MissionOutcome.ABORTED, f"robot lost: {why}", now_s)
+                else:
+                    self._requeue(m, f"robot {robot.key} lost ({why}); reassigning")
+                continue
             since = robot.unavailable_since_s
             if robot.availability in ("offline", "stale") and since is not None:
                 away_s = now_s - since
@@ -638,7 +913,10 @@ class Dispatcher:
         if m.cancel_action_id is not None:
             cancel = self._action_status(state, m.cancel_action_id)
             if cancel == ActionStatus.FINISHED:
-                self._end(m, MissionOutcome.ABORTED, "cancelled", now_s)
+                if m.requeue_on_cancel:
+                    self._requeue(m, f"displaced from {robot.key} by an emergency mission")
+                else:
+                    self._end(m, MissionOutcome.ABORTED, "cancelled", now_s)
                 return
             if cancel == ActionStatus.FAILED:
                 # The robot could not cancel (or its order had already ended): judge the
@@ -664,9 +942,12 @@ class Dispatcher:
             if cancel is not None and cancel in _TERMINAL_ACTION:
                 # FAILED means it had no order to cancel: ours never arrived (and is no
                 # longer resent).  Should it arrive late, _clean_orphan cancels it.
-                self._end(
-                    m, MissionOutcome.ABORTED, "cancelled before the robot accepted it", now_s
-                )
+                if m.requeue_on_cancel:
+                    self._requeue(m, "displaced by an emergency mission before it started")
+                else:
+                    self._end(
+                        m, MissionOutcome.ABORTED, "cancelled before the robot accepted it", now_s
+                    )
                 return
         fatal = [e for e in state.errors if e.errorLevel == ErrorLevel.FATAL]
         if fatal:
@@ -745,7 +1026,8 @@ class Dispatcher:
         if owner is None or state.orderId in self._cleaned_orders:
             return
         m = self._missions[owner]
-        if m.outcome not in (MissionOutcome.FAILED, MissionOutcome.ABORTED):
+        superseded = m.order_id != state.orderId  # requeued: it runs (or will) elsewhere
+        if m.outcome not in (MissionOutcome.FAILED, MissionOutcome.ABORTED) and not superseded:
             return
         executing = bool(state.nodeStates or state.edgeStates) or any(
             a.actionId in m.actions and a.actionStatus not in _TERMINAL_ACTION
@@ -754,13 +1036,18 @@ class Dispatcher:
         if executing:
             self._cleaned_orders.add(state.orderId)
             log.warning(
-                "robot %s still executes order %s of %s mission %s: cancelling it",
+                "robot %s still executes order %s of mission %s (%s): cancelling it",
                 robot.key,
                 state.orderId,
-                m.outcome.value,
                 m.spec.id,
+                "superseded" if superseded else m.outcome.value,
             )
             self._queue_instant(robot, "cancelOrder", "cleanup", None)
+            self._events.emit(
+                m.kind,
+                m.spec.id,
+                f"cleanup: {robot.key} still ran order {state.orderId}; cancelOrder sent",
+            )
 
     @staticmethod
     def _action_status(state: State, action_id: str) -> ActionStatus | None:

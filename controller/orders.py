@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
@@ -101,10 +101,18 @@ def off_node_position(
     return (position.x, position.y)
 
 
+PathFn = Callable[[str, str], list[str] | None]
+"""(start node, goal node) -> the node path, None when there is none"""
+
+
 def plan_route(
-    mission: MissionSpec, site: SiteMap, start_node_id: str
+    mission: MissionSpec, site: SiteMap, start_node_id: str, path: PathFn | None = None
 ) -> tuple[list[str], list[int]]:
     """(route node ids from ``start_node_id``, route index at which each step is reached).
+
+    ``path`` finds each leg (the allocator's graph at the robot's rating,
+    :meth:`controller.fleet_plan.FleetPlanner.path_fn`); default the zone-blind
+    :meth:`SiteMap.shortest_path`.
 
     Raises:
         MissionError: a node is unknown or a leg has no route.
@@ -114,6 +122,7 @@ def plan_route(
             f"mission {mission.id!r}: start node {start_node_id!r} is not on site map "
             f"{site.map_id!r}"
         )
+    find = path if path is not None else site.shortest_path
     route = [start_node_id]
     reached_at: list[int] = []
     for i, step in enumerate(mission.steps):
@@ -122,11 +131,12 @@ def plan_route(
                 f"mission {mission.id!r}: steps.{i}.node {step.node!r} is not on site map "
                 f"{site.map_id!r}"
             )
-        leg = site.shortest_path(route[-1], step.node)
+        leg = find(route[-1], step.node)
         if leg is None:
+            within = "" if path is None else " within the robot's hazardous-area rating"
             raise MissionError(
                 f"mission {mission.id!r}: no route from {route[-1]!r} to steps.{i}.node "
-                f"{step.node!r} on site map {site.map_id!r}"
+                f"{step.node!r} on site map {site.map_id!r}{within}"
             )
         # A step on the node we are already at adds no leg: its actions join that node.
         route.extend(leg[1:])
@@ -166,6 +176,7 @@ def build_order(
     timestamp: str,
     allowed_deviation_xy_m: float,
     rejoin_from: tuple[float, float] | None = None,
+    path: PathFn | None = None,
 ) -> Order:
     """The VDA 5050 order (orderUpdateId 0) that runs ``mission`` from ``start_node_id``.
 
@@ -175,7 +186,7 @@ def build_order(
     Raises:
         MissionError: unknown node, no route, or a value the wire format cannot carry.
     """
-    route, reached_at = plan_route(mission, site, start_node_id)
+    route, reached_at = plan_route(mission, site, start_node_id, path)
     actions_at: list[list[Action]] = [[] for _ in route]
     for step_no, (step, idx) in enumerate(zip(mission.steps, reached_at, strict=True)):
         for i, action in enumerate(step.actions):

@@ -46,6 +46,7 @@ from controller.alerts import (
 )
 from controller.dispatcher import Dispatcher, MissionStatus
 from controller.events import ControllerEvent, EventEmitter, EventListener
+from controller.fleet_plan import FleetPlanner, FleetPlanSettings
 from controller.hazard_watch import (
     REASON_BAD_FRAME,
     REASON_FRAME_UNKNOWN_ROBOT,
@@ -105,7 +106,14 @@ class ControllerSettings:
     stale_after_s: float = 3.0
     """no state for this long -> robot "stale" """
     lost_after_s: float = 30.0
-    """offline/stale this long with an active mission -> mission aborted "robot lost" """
+    """offline/stale this long with a mission pinned to it -> mission aborted "robot lost" """
+    state_interval_s: float = 1.0
+    """how often robots are expected to send a state (s)"""
+    lost_after_missed_states: int = 5
+    """a robot with no state for this many intervals, or whose connection is
+    OFFLINE/CONNECTIONBROKEN, is lost: missions the allocator gave it are reassigned"""
+    fleet_plan: FleetPlanSettings = field(default_factory=FleetPlanSettings)
+    """robot ratings, battery models, area classes, clearance zones (docs/allocation.md)"""
     resend_interval_s: float = 1.0
     """resend an unacknowledged order / instant action this often"""
     allowed_deviation_xy_m: float = 0.5
@@ -189,6 +197,8 @@ class Controller:
             resend_interval_s=settings.resend_interval_s,
             lost_after_s=settings.lost_after_s,
             allowed_deviation_xy_m=settings.allowed_deviation_xy_m,
+            lost_after_silent_s=settings.state_interval_s * settings.lost_after_missed_states,
+            planner=FleetPlanner(site, settings.fleet_plan),
         )
         self._heartbeat = Heartbeat(
             bus, clock, settings.interface, settings.controller_id, settings.heartbeat_interval_s

@@ -63,6 +63,7 @@ from controller.api.schemas import (
     mission_summary,
     robot_out,
 )
+from controller.dispatcher import MissionStatus
 from controller.missions_service import MissionService, MissionView
 from controller.registry import RobotStatus
 from controller.store import ReleaseRecord, Store
@@ -184,10 +185,13 @@ def create_app(
     exclusive: Exclusive | None = None,
     alerts: AlertDesk | None = None,
     picture: Callable[[], dict[str, Any] | None] | None = None,
+    runs: Callable[[], list[MissionStatus]] | None = None,
 ) -> FastAPI:
     """The API over ``service``; ``store`` resolves bearer tokens; ``robots`` lists the fleet;
     ``alerts`` serves the alerts (default: the store itself); ``picture`` gives the live
-    hazard picture's digest (``Controller.hazard_picture``; None: no controller here)."""
+    hazard picture's digest (``Controller.hazard_picture``; None: no controller here);
+    ``runs`` the controller's missions (``Controller.missions``), shown as a mission's
+    ``run`` (its robot, and why it waits when no robot can take it)."""
     run: Exclusive = exclusive if exclusive is not None else _direct
     desk: AlertDesk = alerts if alerts is not None else StoreAlertDesk(store)
 
@@ -319,7 +323,10 @@ def create_app(
             return service.get(mission_id), service.releases(mission_id)
 
         view, releases = await call(get)
-        return mission_detail(view, releases)
+        run = None
+        if runs is not None and view.run_id is not None:
+            run = next((r for r in await run_in_threadpool(runs) if r.id == view.run_id), None)
+        return mission_detail(view, releases, run)
 
     def _action_route(
         verb: Action, summary: str
