@@ -75,8 +75,10 @@ from controller.orders import (
     instant_action,
     off_node_position,
     order_action_id,
+    order_update,
     plan_route,
     resolve_start_node,
+    without_horizon_actions,
 )
 from controller.registry import Registry, RobotRecord
 from drivers.errors import MissionError
@@ -108,10 +110,13 @@ _CONTROLLABLE_MODES = frozenset({OperatingMode.AUTOMATIC, OperatingMode.SEMIAUTO
 _EPSILON_S = 1e-6
 _UNACKED_WARN_AFTER_SENDS = 10
 
-Purpose = Literal["cancel", "pause", "resume", "factsheet", "cleanup"]
-Kind = Literal["mission", "charge"]
+Purpose = Literal["cancel", "pause", "resume", "factsheet", "cleanup", "stop", "release"]
+Kind = Literal["mission", "charge", "fleet"]
+"""a mission; a drive to a charger; a drive to the safe assembly zone"""
 CHARGE_PREFIX = "_charge:"
 """ids of the dispatcher's own drives to a charger (never a user's mission id)"""
+ASSEMBLE_PREFIX = "_assemble:"
+"""ids of its drives to the safe assembly zone"""
 _ErrorKey = tuple[str, str | None, tuple[tuple[str, str], ...]]
 
 
@@ -193,7 +198,25 @@ class _Mission:
     waiting: str | None = None
     requeue_on_cancel: bool = False
     """the cancel is a preemption's: ABORTED becomes PENDING again"""
+    cancel_note: str = "cancelled"
+    """the reason recorded when the cancel is confirmed"""
     runs: int = 0
+    cleared: set[str] = field(default_factory=set)
+    """zones it may enter without waiting (its permit's, and the operator's clearances)"""
+    full: Order | None = None
+    """the whole order (every node, the orderUpdateId last sent); ``order`` is the last
+    message, an update holding only the nodes from the stitching node on"""
+    route: list[str] = field(default_factory=list)
+    """site nodes of the order from its start (without a rejoin node)"""
+    offset: int = 0
+    """1 when the order starts with a rejoin node, else 0"""
+    horizon_at: int | None = None
+    """index in ``full.nodes`` of the first node not released; None: all released"""
+    held_zone: str | None = None
+    """the zone whose clearance the horizon waits for"""
+    update_acked: int = 0
+    """highest orderUpdateId the robot has echoed"""
+    extend_due: bool = False
 
     @property
     def pinned(self) -> bool:
@@ -274,6 +297,8 @@ class Dispatcher:
         self._alloc_key: object = None
         self._alloc_at_s: float | None = None
         self._charge_seq = 0
+        self._suspended: str | None = None
+        """why allocation is suspended (the fleet was sent to the assembly zone); None: not"""
 
     # ----------------------------------------------------------------------- commands
 
@@ -286,8 +311,8 @@ class Dispatcher:
         """
         if spec.id in self._missions:
             raise MissionError(f"mission {spec.id!r} already exists")
-        if spec.id.startswith(CHARGE_PREFIX):
-            raise MissionError(f"mission {spec.id!r}: ids starting {CHARGE_PREFIX!r} are reserved")
+        if spec.id.startswith((CHARGE_PREFIX, ASSEMBLE_PREFIX)):
+            raise MissionError(f"mission {spec.id!r}: ids starting with '_' are reserved")
         # Checks the steps' nodes and the legs between them; the leg from the robot's
         # position is only known at dispatch.
         plan_route(spec, self._site, spec.steps[0].node)
@@ -302,7 +327,7 @@ class Dispatcher:
                     f"mission {spec.id!r}: serial {spec.robot!r} is ambiguous ({keys})"
                 )
             robot_key = matches[0].key
-        self._missions[spec.id] = _Mission(spec, now_s, robot_key)
+        self._missions[spec.id] = _Mission(spec, now_s, robot_key, cleared=set(spec.cleared_zones))
         log.info(
             "mission %s (%s) accepted for %s",
             spec.id,
@@ -363,6 +388,144 @@ class Dispatcher:
             )
         self._queue_instant(self._robot(m), "stopPause", "resume", mission_id)
 
+    def clear(self, mission_id: str, zones: Iterable[str] | None = None) -> list[str]:
+        """An operator's clearance for the mission to enter ``zones`` (None: the zone its
+        order waits at now).  The order's horizon is released up to the next zone still
+        waiting, by an order update, as soon as the robot has acknowledged the order.
+        Returns the zones newly cleared.
+
+        Raises:
+            MissionError: unknown or ended mission, a zone not on the site, or None while
+                the mission waits at no zone.
+        """
+        m = self._mission(mission_id)
+        if m.outcome.terminal:
+            raise MissionError(f"mission {mission_id!r} has already ended ({m.outcome.value})")
+        if zones is None:
+            if m.held_zone is None:
+                raise MissionError(f"mission {mission_id!r} waits for no clearance")
+            wanted = [m.held_zone]
+        else:
+            wanted = list(zones)
+            known = {z.id for z in self._site.zones}
+            unknown = [z for z in wanted if z not in known]
+            if unknown:
+                raise MissionError(
+                    f"zones: no zone {', '.join(map(repr, unknown))} on site {self._site.map_id!r}"
+                )
+        new = [z for z in dict.fromkeys(wanted) if z not in m.cleared]
+        m.cleared.update(new)
+        if new:
+            m.extend_due = m.horizon_at is not None
+            log.info("mission %s: cleared to enter %s", mission_id, ", ".join(new))
+            self._events.emit(m.kind, mission_id, f"cleared: {', '.join(new)}")
+        return new
+
+    # -- fleet, zone and robot commands (docs/allocation.md, "Stops and assembly")
+
+    def in_scope(self, serials: Iterable[str] | None, zone: str | None) -> list[RobotRecord]:
+        """The robots named (serial numbers), or standing in ``zone`` (by reported
+        position, else last node), or the whole fleet when neither is given.
+
+        Raises:
+            MissionError: an unknown serial number or zone.
+        """
+        robots = self._registry.records()
+        if serials is not None:
+            wanted = list(dict.fromkeys(serials))
+            by_serial = {r.serial: r for r in robots}
+            unknown = [s for s in wanted if s not in by_serial]
+            if unknown:
+                raise MissionError(f"robots: {', '.join(map(repr, unknown))} not in the fleet")
+            robots = [by_serial[s] for s in wanted]
+        if zone is not None:
+            found = next((z for z in self._site.zones if z.id == zone), None)
+            if found is None:
+                raise MissionError(f"zone: no zone {zone!r} on site {self._site.map_id!r}")
+            inside = []
+            for r in robots:
+                at = _where(self._site, r)
+                if at is not None and found.contains(*at):
+                    inside.append(r)
+            robots = inside
+        return robots
+
+    def stop(self, serials: Iterable[str] | None = None, zone: str | None = None) -> list[str]:
+        """``startPause`` to every robot in scope (:meth:`in_scope`); keys of those robots.
+
+        A pause, not ``cancelOrder``: the robots halt where they are and keep their orders,
+        so ``resume_robots`` lets every mission carry on; paused robots get no new order.
+        """
+        robots = self.in_scope(serials, zone)
+        for robot in robots:
+            self._queue_instant(robot, "startPause", "stop", None)
+        what = _scope_text(serials, zone)
+        log.warning("stop (%s): startPause to %d robot(s)", what, len(robots))
+        self._events.emit("fleet", what, f"stop: startPause to {len(robots)} robot(s)")
+        return [r.key for r in robots]
+
+    def resume_robots(
+        self, serials: Iterable[str] | None = None, zone: str | None = None
+    ) -> list[str]:
+        """``stopPause`` to every robot in scope; keys of those robots.  Without a scope it
+        also ends the suspension of allocation that :meth:`assemble` began."""
+        robots = self.in_scope(serials, zone)
+        for robot in robots:
+            self._queue_instant(robot, "stopPause", "release", None)
+        if serials is None and zone is None and self._suspended is not None:
+            self._suspended = None
+            self._alloc_key = None
+        what = _scope_text(serials, zone)
+        log.warning("resume (%s): stopPause to %d robot(s)", what, len(robots))
+        self._events.emit("fleet", what, f"resume: stopPause to {len(robots)} robot(s)")
+        return [r.key for r in robots]
+
+    def assemble(self, now_s: float) -> dict[str, str | None]:
+        """Every robot to the nearest node of a safe assembly zone it may reach at its
+        rating: its mission (if any) is cancelled (ABORTED, "fleet sent to the assembly
+        zone"), a paused robot is released (``stopPause``), and allocation is suspended
+        until :meth:`resume_robots` for the whole fleet.  Robot key -> the node it is sent
+        to, None when it has none (no assembly zone reachable, or no position known).
+        """
+        self._suspended = "the fleet was sent to the safe assembly zone; resume the fleet"
+        out: dict[str, str | None] = {}
+        for m in self._missions.values():
+            if m.kind == "fleet" and m.outcome == MissionOutcome.PENDING:
+                self._end(m, MissionOutcome.ABORTED, "superseded by a new assembly", now_s)
+        for robot in self._registry.records():
+            running = self._missions.get(self._busy.get(robot.key, ""))
+            if running is not None:
+                running.cancel_note = "fleet sent to the safe assembly zone"
+                running.requeue_on_cancel = False  # not even a preempted one runs again
+                if not running.cancel_requested:
+                    self.cancel(running.spec.id, now_s)
+            state = robot.state
+            node = None
+            if state is not None and self._site.has_node(state.lastNodeId):
+                node = self._planner.nearest_assembly(robot.key, state.lastNodeId)
+            out[robot.key] = node
+            if node is None:
+                log.error("robot %s: no safe assembly node to send it to", robot.key)
+                continue
+            if state is not None and state.paused:
+                self._queue_instant(robot, "stopPause", "release", None)
+            if state is not None and state.lastNodeId == node and not self._busy.get(robot.key):
+                continue  # already there
+            self._charge_seq += 1
+            spec = MissionSpec(
+                id=f"{ASSEMBLE_PREFIX}{robot.serial}:{self._charge_seq}",
+                name=f"assemble {robot.key}",
+                robot=robot.serial,
+                steps=[MissionStep(node=node)],
+            )
+            self._missions[spec.id] = _Mission(spec, now_s, robot.key, kind="fleet")
+        for m in self._missions.values():
+            if m.outcome == MissionOutcome.PENDING and m.kind == "mission" and not m.pinned:
+                m.robot_key = None  # held robots are released: allocation is suspended
+        log.warning("assemble: %s", out)
+        self._events.emit("fleet", "fleet", f"assemble: {len(out)} robot(s) to the assembly zone")
+        return out
+
     def request_factsheet(self, robot: RobotRecord) -> None:
         self._queue_instant(robot, "factsheetRequest", "factsheet", None)
 
@@ -398,6 +561,7 @@ class Dispatcher:
         """Lost checks, dispatch, resends.  ``now_s`` is clock.monotonic()."""
         self._check_lost(now_s)
         self._dispatch_pending(now_s)
+        self._extend_cleared(now_s)
         self._resend_orders(now_s)
         self._send_instant(now_s)
 
@@ -421,7 +585,7 @@ class Dispatcher:
                     order_id=m.order_id,
                     order_update_id=m.order.orderUpdateId if m.order is not None else None,
                     nodes_done=m.nodes_done,
-                    nodes_total=len(m.order.nodes) if m.order is not None else 0,
+                    nodes_total=len(m.full.nodes) if m.full is not None else 0,
                     actions_finished=list(m.action_status.values()).count(_FINISHED),
                     actions_total=m.actions_total,
                     reason=m.reason,
@@ -556,6 +720,10 @@ class Dispatcher:
         """One allocation batch when something changed: the missions waiting for a robot,
         the robots free to take one, or (with missions waiting, or a robot low on charge)
         ``reallocate_every_s`` has passed (charge drifts without any event)."""
+        if self._suspended is not None:
+            for m in free:
+                self._note_waiting(m, f"waiting (suspended): {self._suspended}")
+            return
         views = self._robot_views()
         ready = [v for v in views if v.ready]
         low = any(
@@ -665,7 +833,11 @@ class Dispatcher:
         ]
         if not m.pinned:
             m.robot_key = None
-        m.order = None
+        m.order = m.full = None
+        m.route = []
+        m.horizon_at = m.held_zone = None
+        m.update_acked = 0
+        m.extend_due = False
         m.sent_at_s = m.last_sent_s = m.acknowledged_at_s = None
         m.sends = 0
         m.actions = {}
@@ -711,7 +883,10 @@ class Dispatcher:
             start = resolve_start_node(
                 self._site, state.lastNodeId, state.agvPosition, self._deviation_m
             )
-            plan_route(m.spec, self._site, start, path)  # fail before a headerId is used up
+            # fail before a headerId is used up
+            route, _ = plan_route(m.spec, self._site, start, path)
+            gate = self._planner.gate(route, m.cleared)
+            rejoin = off_node_position(self._site, start, state.agvPosition, self._deviation_m)
             env = self._sender.envelope(robot, TopicName.ORDER)
             order = build_order(
                 m.spec,
@@ -724,17 +899,23 @@ class Dispatcher:
                 header_id=env.header_id,
                 timestamp=env.timestamp,
                 allowed_deviation_xy_m=self._deviation_m,
-                rejoin_from=off_node_position(
-                    self._site, start, state.agvPosition, self._deviation_m
-                ),
+                rejoin_from=rejoin,
                 path=path,
+                horizon_from=gate[0] if gate is not None else None,
             )
         except MissionError as exc:
             self._end(m, MissionOutcome.FAILED, f"cannot plan for robot {robot.key}: {exc}", now_s)
             return
         m.dispatches = n
         m.runs += 1
-        m.order = order
+        m.full = order
+        m.order = order = without_horizon_actions(order)
+        m.route = route
+        m.offset = 0 if rejoin is None else 1
+        m.horizon_at = None if gate is None else gate[0] + m.offset
+        m.held_zone = None if gate is None else gate[1]
+        m.update_acked = 0
+        m.extend_due = False
         m.actions = {
             order_action_id(order_id, step_no, i): action
             for step_no, step in enumerate(m.spec.steps)
@@ -758,10 +939,18 @@ class Dispatcher:
             len(m.actions),
         )
         self._set(m, MissionOutcome.DISPATCHED, f"order {order_id} sent to {robot.key}")
+        if gate is not None:
+            self._note_waiting(
+                m, f"waiting (clearance): zone {gate[1]} from node {route[gate[0] - 1]}"
+            )
 
     def _resend_orders(self, now_s: float) -> None:
         for m in self._missions.values():
-            if m.outcome != MissionOutcome.DISPATCHED or m.cancel_requested or m.order is None:
+            if m.cancel_requested or m.order is None:
+                continue
+            if m.outcome != MissionOutcome.DISPATCHED and not (
+                m.outcome == MissionOutcome.ACTIVE and m.update_acked < m.order.orderUpdateId
+            ):
                 continue
             robot = self._robot(m)
             if robot.availability != "online" or not _due(
@@ -794,6 +983,62 @@ class Dispatcher:
                     m.order_id,
                     m.sends,
                     f"; it reports {'; '.join(pending)}" if pending else "",
+                )
+
+    def _extend_cleared(self, now_s: float) -> None:
+        """Release the horizon of missions cleared since (VDA 5050 6.6.2: same orderId,
+        orderUpdateId + 1, the update starts at the current base end)."""
+        for m in self._missions.values():
+            if not m.extend_due or m.full is None or m.order is None or m.horizon_at is None:
+                continue
+            if m.outcome != MissionOutcome.ACTIVE or m.cancel_requested:
+                continue  # an update only continues an order the robot holds
+            if m.update_acked < m.order.orderUpdateId:
+                continue  # one update in flight at a time
+            robot = self._robot(m)
+            if robot.availability != "online":
+                continue
+            m.extend_due = False
+            stitch = m.horizon_at - 1
+            gate = self._planner.gate(m.route, m.cleared, start=stitch - m.offset)
+            horizon = None if gate is None else gate[0] + m.offset
+            if horizon == m.horizon_at:
+                continue
+            env = self._sender.envelope(robot, TopicName.ORDER)
+            update = without_horizon_actions(order_update(m.full, stitch, horizon, env))
+            m.full = m.full.model_copy(update={"orderUpdateId": update.orderUpdateId})
+            m.order = update
+            m.horizon_at = horizon
+            m.held_zone = None if gate is None else gate[1]
+            state = robot.state
+            m.errors_before = frozenset(
+                _error_key(e)
+                for e in (state.errors if state is not None else [])
+                if e.errorType in REJECTION_ERROR_TYPES
+            )
+            self._sender.send(robot, TopicName.ORDER, update)
+            m.last_sent_s = now_s
+            m.sends = 1
+            m.warned_unacked = False
+            until = m.full.nodes[-1 if horizon is None else horizon - 1].nodeId
+            log.info(
+                "mission %s: order update %s/%d releases the route up to %s",
+                m.spec.id,
+                update.orderId,
+                update.orderUpdateId,
+                until,
+            )
+            self._events.emit(
+                m.kind,
+                m.spec.id,
+                f"extended: order {update.orderId} update {update.orderUpdateId} "
+                f"releases the route up to node {until}",
+            )
+            if gate is None:
+                m.waiting = None
+            else:
+                self._note_waiting(
+                    m, f"waiting (clearance): zone {gate[1]} from node {m.route[gate[0] - 1]}"
                 )
 
     # -- instant actions
@@ -871,11 +1116,11 @@ class Dispatcher:
             if not m.running:
                 continue
             robot = self._robot(m)
-            if not m.pinned or m.kind == "charge":
+            if not m.pinned or m.kind != "mission":
                 why = self._lost_because(robot, now_s)
                 if why is None:
                     continue
-                if m.kind == "charge":
+                if m.kind != "mission":
                     self._end(m, MissionOutcome.ABORTED, f"robot lost: {why}", now_s)
                 else:
                     self._requeue(m, f"robot {robot.key} lost ({why}); reassigning")
@@ -894,12 +1139,19 @@ class Dispatcher:
     def _track(self, m: _Mission, robot: RobotRecord, state: State, now_s: float) -> None:
         assert m.order is not None
         ours = state.orderId == m.order.orderId
+        if ours:
+            m.update_acked = max(m.update_acked, state.orderUpdateId)
         if m.outcome == MissionOutcome.DISPATCHED:
             if ours and state.orderUpdateId == m.order.orderUpdateId:
                 m.acknowledged_at_s = now_s
                 self._set(m, MissionOutcome.ACTIVE, f"acknowledged by {robot.key}")
             else:
                 self._track_unacknowledged(m, state, now_s)
+                return
+        if ours and m.update_acked < m.order.orderUpdateId:
+            rejection = self._rejection(m, state)
+            if rejection is not None:
+                self._end(m, MissionOutcome.FAILED, f"update rejected by robot: {rejection}", now_s)
                 return
         if not ours:
             self._end(
@@ -916,7 +1168,7 @@ class Dispatcher:
                 if m.requeue_on_cancel:
                     self._requeue(m, f"displaced from {robot.key} by an emergency mission")
                 else:
-                    self._end(m, MissionOutcome.ABORTED, "cancelled", now_s)
+                    self._end(m, MissionOutcome.ABORTED, m.cancel_note, now_s)
                 return
             if cancel == ActionStatus.FAILED:
                 # The robot could not cancel (or its order had already ended): judge the
@@ -975,11 +1227,12 @@ class Dispatcher:
         return None
 
     def _update_progress(self, m: _Mission, state: State) -> None:
-        assert m.order is not None
-        total = len(m.order.nodes)
+        assert m.full is not None
+        nodes = m.full.nodes
+        total = len(nodes)
         done = 0
         seq = state.lastNodeSequenceId
-        if seq % 2 == 0 and seq // 2 < total and m.order.nodes[seq // 2].nodeId == state.lastNodeId:
+        if seq % 2 == 0 and seq // 2 < total and nodes[seq // 2].nodeId == state.lastNodeId:
             done = seq // 2 + 1
         if state.nodeStates:
             # Only while the order runs: a cancelled order also has no nodeStates left.
@@ -1009,7 +1262,8 @@ class Dispatcher:
             )
             self._end(m, MissionOutcome.FAILED, reason, now_s)
             return
-        final = m.order.nodes[-1].nodeId
+        assert m.full is not None
+        final = m.full.nodes[-1].nodeId
         if state.lastNodeId != final:
             self._end(
                 m,
@@ -1018,7 +1272,7 @@ class Dispatcher:
                 now_s,
             )
             return
-        m.nodes_done = len(m.order.nodes)
+        m.nodes_done = len(m.full.nodes)
         self._end(m, MissionOutcome.COMPLETED, f"reached {final!r}, all actions finished", now_s)
 
     def _clean_orphan(self, robot: RobotRecord, state: State) -> None:
@@ -1055,6 +1309,30 @@ class Dispatcher:
             if a.actionId == action_id:
                 return a.actionStatus
         return None
+
+
+def _where(site: SiteMap, robot: RobotRecord) -> tuple[float, float] | None:
+    """Where the robot is (x, y in metres): its reported position on this map, else its
+    last node; None when unknown."""
+    s = robot.state
+    if s is None:
+        return None
+    pos = s.agvPosition
+    if pos is not None and pos.positionInitialized and pos.mapId == site.map_id:
+        return (pos.x, pos.y)
+    if site.has_node(s.lastNodeId):
+        node = site.node(s.lastNodeId)
+        return (node.x, node.y)
+    return None
+
+
+def _scope_text(serials: Iterable[str] | None, zone: str | None) -> str:
+    parts = []
+    if serials is not None:
+        parts.append("robots " + ", ".join(serials))
+    if zone is not None:
+        parts.append(f"zone {zone}")
+    return "; ".join(parts) or "fleet"
 
 
 def _describe(errors: Iterable[Error]) -> str:

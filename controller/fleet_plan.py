@@ -15,7 +15,7 @@ docs/allocation.md ("Wiring") describes how the dispatcher uses it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from missions.allocation import AllocationParams, AllocationResult, allocate
@@ -46,7 +46,10 @@ class FleetPlanSettings:
     area_classes: Mapping[str, AreaClass | str] = field(default_factory=dict)
     """hazardous zone id -> ``zone_1`` / ``zone_2`` (unlisted hazardous zones: zone 1)"""
     clearance_zones: frozenset[str] = frozenset()
-    """zones (besides every hazardous area) whose entry waits for an operator's clearance"""
+    """zones whose entry waits for an operator's clearance (docs/allocation.md, "Horizon")"""
+    gate_hazardous: bool = False
+    """True: every hazardous area (as the allocator classes them) waits for clearance too,
+    unless the mission's permit covers it (``MissionSpec.cleared_zones``)"""
     reallocate_every_s: float = 5.0
     """with missions waiting, allocate again at least this often even when no robot changed
     (battery levels drift)"""
@@ -82,8 +85,13 @@ class FleetPlanner:
             raise ValueError(
                 f"clearance_zones: no zone {', '.join(map(repr, unknown))} on site {site.map_id!r}"
             )
-        self._gated = frozenset(self.graph.area_class) | settings.clearance_zones
+        hazardous = frozenset(self.graph.area_class) if settings.gate_hazardous else frozenset()
+        self._gated = hazardous | settings.clearance_zones
         self._charging_zones = frozenset(z.id for z in site.zones if z.kind is ZoneKind.CHARGING)
+        assembly = frozenset(z.id for z in site.zones if z.kind is ZoneKind.ASSEMBLY)
+        self._assembly_nodes = [
+            n for n in self.graph.node_ids if assembly & set(self.graph.node_zones(n))
+        ]
         self._params = AllocationParams()
 
     # ------------------------------------------------------------------ robots
@@ -169,9 +177,34 @@ class FleetPlanner:
 
         return path
 
-    def gated_zones(self, node_a: str, node_b: str) -> list[str]:
-        """Zones needing a permit or clearance that the edge (or its end node) touches."""
-        return [z for z in self.graph.route_zones([node_a, node_b]) or [] if z in self._gated]
+    def gate(
+        self, route: Sequence[str], cleared: Collection[str], start: int = 0
+    ) -> tuple[int, str] | None:
+        """Where an order along ``route`` must stop and wait: (index of the first node
+        after ``start`` reached through, or lying in, a zone that needs clearance not yet
+        in ``cleared``, that zone); None when the rest of the route is free.  Zones that
+        already hold ``route[start]`` do not stop it (the robot is inside)."""
+        if not self._gated:
+            return None
+        inside = set(self.graph.node_zones(route[start]))
+        for i in range(start + 1, len(route)):
+            touched = self.graph.edge_zones(route[i - 1], route[i])
+            touched += self.graph.node_zones(route[i])
+            for zone in touched:
+                if zone in self._gated and zone not in cleared and zone not in inside:
+                    return i, zone
+        return None
+
+    def nearest_assembly(self, key: str, node: str) -> str | None:
+        """The node of a safe assembly zone nearest to ``node`` that robot ``key`` may
+        reach at its rating; None when there is none."""
+        if not self._assembly_nodes:
+            return None
+        level = self.rating(key).level
+        targets = self.graph.indexes(self._assembly_nodes)
+        dist = self.graph.distances([self.graph.node_index(node)], targets, level)[0]
+        best = int(dist.argmin())
+        return self._assembly_nodes[best] if bool(dist[best] < float("inf")) else None
 
     def needs_clearance(self, zone_id: str) -> bool:
         return zone_id in self._gated

@@ -330,6 +330,35 @@ class Controller:
         with self._lock:
             self._dispatcher.resume(mission_id)
 
+    def clear(self, mission_id: str, zones: Sequence[str] | None = None) -> list[str]:
+        """An operator's clearance for the mission to enter ``zones`` (None: the zone its
+        order now waits at); the order's horizon is then released by an order update.
+        Returns the zones newly cleared.  Raises MissionError (unknown or ended mission,
+        unknown zone, nothing to clear)."""
+        with self._lock:
+            return self._dispatcher.clear(mission_id, zones)
+
+    def stop(self, robots: Sequence[str] | None = None, zone: str | None = None) -> list[str]:
+        """``startPause`` to the robots named (serial numbers), or standing in ``zone``, or
+        the whole fleet; their keys.  Raises MissionError for an unknown robot or zone."""
+        with self._lock:
+            return self._dispatcher.stop(robots, zone)
+
+    def resume_robots(
+        self, robots: Sequence[str] | None = None, zone: str | None = None
+    ) -> list[str]:
+        """``stopPause`` to the same kinds of scope as :meth:`stop`; for the whole fleet it
+        also lets allocation run again after :meth:`assemble`."""
+        with self._lock:
+            return self._dispatcher.resume_robots(robots, zone)
+
+    def assemble(self) -> dict[str, str | None]:
+        """Every robot to its nearest reachable node of a safe assembly zone (missions
+        cancelled, allocation suspended until the fleet is resumed): key -> node (None:
+        none reachable or position unknown)."""
+        with self._lock:
+            return self._dispatcher.assemble(self._clock.monotonic())
+
     def request_factsheet(self, serial: str) -> None:
         """factsheetRequest to the robot with this serial number.
 

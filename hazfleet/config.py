@@ -105,6 +105,9 @@ class FleetConfig(_Strict):
     clearance_zones: list[str] = Field(default_factory=list)
     """zones, besides the hazardous ones, whose entry waits for an operator's clearance"""
     reallocate_every_s: float = Field(default=5.0, gt=0, le=3600)
+    gate_hazardous: bool = False
+    """true: every hazardous area waits for an operator's clearance too, unless the
+    mission's permit covers it (docs/allocation.md, "Horizon")"""
 
     @field_validator("robots", mode="before")
     @classmethod
@@ -140,6 +143,7 @@ class FleetConfig(_Strict):
             area_classes=dict(self.area_classes),
             clearance_zones=frozenset(self.clearance_zones),
             reallocate_every_s=self.reallocate_every_s,
+            gate_hazardous=self.gate_hazardous,
         )
 
 

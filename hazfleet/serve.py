@@ -226,6 +226,7 @@ def serve(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> in
             alerts=controller,
             picture=controller.hazard_picture,
             runs=controller.missions,
+            fleet=controller,
         )
         server = uvicorn.Server(
             uvicorn.Config(

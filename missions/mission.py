@@ -44,6 +44,10 @@ class MissionSpec(_Strict):
     priority: Priority = Priority.ROUTINE
     """batch the allocator serves it in; an emergency may displace a routine mission
     (docs/allocation.md)"""
+    cleared_zones: list[str] = Field(default_factory=list)
+    """zones the mission may enter without waiting for an operator's clearance (those its
+    approved permit covers); the others that need clearance hold the order's horizon at
+    their boundary (docs/allocation.md, "Horizon")"""
 
 
 class MissionOutcome(StrEnum):

@@ -4,6 +4,7 @@ criteria that decide whether the drill passed.  Loaded from ``config/drills/*.ya
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -208,15 +209,14 @@ class Scenario(_Strict):
         return out
 
     def fleet_plan(self, base: FleetPlanSettings | None = None) -> FleetPlanSettings:
-        """The controller's allocator settings for this drill (``base``'s reallocation
-        period and default robot kept)."""
+        """The controller's allocator settings for this drill: ``base``'s, with this
+        scenario's robot configurations, area classes and clearance zones added."""
         b = base if base is not None else FleetPlanSettings()
-        return FleetPlanSettings(
+        return dataclasses.replace(
+            b,
             robots={**b.robots, **self.robot_configs()},
-            default_robot=b.default_robot,
             area_classes={**b.area_classes, **self.area_classes},
             clearance_zones=b.clearance_zones | frozenset(self.clearance_zones),
-            reallocate_every_s=b.reallocate_every_s,
         )
 
     def mission_spec(self, m: ScheduledMission) -> MissionSpec:

@@ -123,6 +123,36 @@ class MissionDetail(MissionSummary):
     or no controller in this process)"""
 
 
+class ClearBody(_In):
+    zones: list[str] | None = Field(default=None, max_length=100)
+    """zone ids to clear; null: the zone the mission's order waits at now"""
+
+
+class ClearOut(_Out):
+    cleared: list[str]
+    """zones newly cleared"""
+    mission: MissionDetail
+
+
+class ScopeBody(_In):
+    """Which robots: the ones named (serial numbers), or those in ``zone``, or (neither
+    given) the whole fleet."""
+
+    robots: list[str] | None = Field(default=None, max_length=10_000)
+    zone: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ScopeOut(_Out):
+    robots: list[str]
+    """keys ``manufacturer/serial`` of the robots the command went to"""
+
+
+class AssembleOut(_Out):
+    robots: dict[str, str | None]
+    """robot key -> the assembly node it is sent to (null: none reachable or position
+    unknown)"""
+
+
 class MissionList(_Out):
     items: list[MissionSummary]
     limit: int

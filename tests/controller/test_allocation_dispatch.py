@@ -10,6 +10,7 @@ from typing import Any
 
 from controller import ControllerSettings
 from controller.fleet_plan import FleetPlanSettings
+from drivers.errors import MissionError
 from missions.capabilities import BatteryModel, HazardRating, RobotConfig
 from missions.mission import MissionOutcome, MissionSpec
 from missions.model import Priority
@@ -333,3 +334,81 @@ def test_battery_model_of_the_config_is_used() -> None:
     h.tick()
     waiting = h.mission("m1").waiting
     assert waiting is not None and waiting.startswith("unassignable (battery)")
+
+
+# ------------------------------------------------------------------ horizon gating
+
+
+def gated(**robots: RobotConfig) -> Harness:
+    s = settings(**robots)
+    plan = dataclasses.replace(s.fleet_plan, clearance_zones=frozenset({"pump"}))
+    h = Harness(serials=tuple(robots), settings=dataclasses.replace(s, fleet_plan=plan), site=SITE)
+    h.controller.start()
+    return h
+
+
+def test_the_base_ends_before_a_zone_waiting_for_clearance_and_an_update_extends_it() -> None:
+    h = gated(R1=ZONE1)
+    r1 = put(h, "R1", "dock")
+    h.controller.submit(spec("m1", "P", actions=[GAS]))
+    h.tick()
+    (order,) = r1.take_orders()
+    assert [(n["nodeId"], n["released"]) for n in order["nodes"]] == [
+        ("dock", True),
+        ("A", True),
+        ("G", True),
+        ("P", False),
+    ]
+    assert [e["released"] for e in order["edges"]] == [True, True, False]
+    r1.accept(order)
+    r1.send_state()
+    h.tick()
+    assert h.mission("m1").waiting == "waiting (clearance): zone pump from node G"
+    for _ in range(20):
+        r1.send_state()  # waiting at G: the horizon in its nodeStates
+        h.tick(0.5)
+    assert r1.take_orders() == []  # nothing more without a clearance
+
+    assert h.controller.clear("m1") == ["pump"]
+    h.tick()
+    (update,) = r1.take_orders()
+    assert (update["orderId"], update["orderUpdateId"]) == (order["orderId"], 1)
+    # stitched at the base end, its content unchanged, then the rest released
+    assert update["nodes"][0] == {**order["nodes"][2], "released": True}
+    assert [(n["nodeId"], n["sequenceId"], n["released"]) for n in update["nodes"]] == [
+        ("G", 4, True),
+        ("P", 6, True),
+    ]
+    assert [(e["sequenceId"], e["released"]) for e in update["edges"]] == [(5, True)]
+    assert h.mission("m1").waiting is None
+    # resent until the robot echoes the update, then not
+    r1.send_state()
+    h.tick(1.0)
+    assert len(r1.take_orders()) == 1
+    r1.order_update_id = 1
+    r1.send_state()
+    h.tick(1.0)
+    h.tick(1.0)
+    assert r1.take_orders() == []
+    assert h.schema_problems() == []
+
+
+def test_a_permit_zone_of_the_mission_is_not_gated_and_bad_clearances_are_refused() -> None:
+    h = gated(R1=ZONE1)
+    r1 = put(h, "R1", "dock")
+    permitted = spec("m1", "P").model_copy(update={"cleared_zones": ["pump"]})
+    h.controller.submit(permitted)
+    h.tick()
+    (order,) = r1.take_orders()
+    assert all(n["released"] for n in order["nodes"])
+    for bad, words in (
+        (lambda: h.controller.clear("m1"), "waits for no clearance"),
+        (lambda: h.controller.clear("m1", ["moon"]), "no zone 'moon'"),
+        (lambda: h.controller.clear("nope"), "no mission"),
+    ):
+        try:
+            bad()
+        except MissionError as exc:
+            assert words in str(exc)
+        else:
+            raise AssertionError(words)
