@@ -297,6 +297,10 @@ class Dispatcher:
         self._alloc_key: object = None
         self._alloc_at_s: float | None = None
         self._charge_seq = 0
+        self._superseded: dict[str, tuple[str, Order, dict[str, MissionAction]]] = {}
+        """orderId of a run given up (requeued) -> (mission id, that order, its actions)"""
+        self.runs_twice: list[str] = []
+        """missions completed under two orders (must stay empty)"""
         self._suspended: str | None = None
         """why allocation is suspended (the fleet was sent to the assembly zone); None: not"""
 
@@ -547,6 +551,54 @@ class Dispatcher:
         if mission_id is not None:
             self._track(self._missions[mission_id], robot, state, now_s)
         self._clean_orphan(robot, state)
+        self._check_twice(robot, state, now_s)
+
+    def _check_twice(self, robot: RobotRecord, state: State, now_s: float) -> None:
+        """A robot reports that it finished an order we gave up (it lost its link, was
+        reassigned, and worked on before its fail-safe pause).  The mission's work is done:
+        if its new run has not completed, that run is cancelled and the mission completes
+        with the late robot's results; if it has, the mission ran twice, which is recorded
+        in :attr:`runs_twice` and logged as an error."""
+        given_up = self._superseded.get(state.orderId)
+        if given_up is None or state.nodeStates or state.edgeStates:
+            return
+        mission_id, order, actions = given_up
+        finished = {a.actionId for a in state.actionStates if a.actionStatus == _FINISHED}
+        if state.lastNodeId != order.nodes[-1].nodeId or not set(actions) <= finished:
+            return
+        del self._superseded[state.orderId]
+        m = self._missions[mission_id]
+        if m.outcome == MissionOutcome.COMPLETED:
+            text = f"mission {mission_id}: robot {robot.key} also completed order {order.orderId}"
+            log.error("%s, which had been given up: the mission ran twice", text)
+            self.runs_twice.append(text)
+            self._events.emit(m.kind, mission_id, f"ran twice: {text}")
+            return
+        if m.outcome.terminal:
+            return  # cancelled or failed meanwhile: the late work changes nothing
+        rerun = m.order_id
+        if m.running and m.robot_key is not None:
+            other = self._robot(m)
+            if self._busy.get(other.key) == mission_id:
+                del self._busy[other.key]
+            if rerun is not None:
+                self._cleaned_orders.add(rerun)
+            self._queue_instant(other, "cancelOrder", "cleanup", None)
+        m.order = m.full = order
+        m.actions = actions
+        m.action_results = {
+            a.actionId: a.resultDescription
+            for a in state.actionStates
+            if a.actionId in actions and a.resultDescription is not None
+        }
+        m.action_status = {aid: _FINISHED for aid in actions}
+        m.nodes_done = len(order.nodes)
+        m.robot_key = robot.key
+        m.waiting = None
+        note = f"completed by {robot.key} under order {order.orderId} after it came back"
+        if rerun is not None:
+            note += f"; the rerun {rerun} was cancelled"
+        self._end(m, MissionOutcome.COMPLETED, note, now_s)
 
     def on_factsheet(self, robot: RobotRecord) -> None:
         """A factsheet arrived: it answers any factsheetRequest still being resent."""
@@ -831,6 +883,8 @@ class Dispatcher:
             for r in self._instant
             if not (r.mission_id == m.spec.id and r.purpose in ("cancel", "pause"))
         ]
+        if m.full is not None:
+            self._superseded[m.full.orderId] = (m.spec.id, m.full, dict(m.actions))
         if not m.pinned:
             m.robot_key = None
         m.order = m.full = None

@@ -614,6 +614,13 @@ class Controller:
         with self._lock:
             return self._dispatcher.all_terminal()
 
+    def missions_run_twice(self) -> list[str]:
+        """Missions a robot completed under an order the controller had given up (the
+        mission was reassigned and ran elsewhere).  Empty unless the orphan cleanup
+        failed: a drill fails on any."""
+        with self._lock:
+            return list(self._dispatcher.runs_twice)
+
     def robots(self) -> list[RobotStatus]:
         with self._lock:
             return [self._registry.status(r) for r in self._registry.records()]

@@ -556,6 +556,7 @@ class DrillRunner:
             )
         if self.tracker.lost:
             failures.append(f"{self.tracker.lost} messages were lost on the broker")
+        failures.extend(f"ran twice: {text}" for text in controller.missions_run_twice())
         if self.faults is not None:
             failures.extend(f"fault {e}" for e in self.faults.errors)
         picture = controller.hazard_picture()

@@ -412,3 +412,58 @@ def test_a_permit_zone_of_the_mission_is_not_gated_and_bad_clearances_are_refuse
             assert words in str(exc)
         else:
             raise AssertionError(words)
+
+
+# ------------------------------------------------------------------ late completion
+
+
+def lost_then_reassigned(h: Harness) -> tuple[RobotSide, RobotSide, dict[str, Any], dict[str, Any]]:
+    r1 = put(h, "R1", "A")
+    r2 = put(h, "R2", "dock")
+    h.controller.submit(spec("m1", "C", actions=[GAS]))
+    h.tick()
+    (first,) = r1.take_orders()
+    r1.accept(first)
+    r1.send_state()
+    h.tick()
+    r1.connect("CONNECTIONBROKEN")
+    h.tick()
+    (second,) = r2.take_orders()
+    r2.accept(second)
+    r2.send_state()
+    h.tick()
+    return r1, r2, first, second
+
+
+def test_a_lost_robot_that_finished_its_order_completes_the_mission_and_stops_the_rerun() -> None:
+    h = harness(("R1", "R2"), R1=UNRATED, R2=UNRATED)
+    r1, r2, _, _ = lost_then_reassigned(h)
+    r1.finish_all("42 ppm")  # it worked on while out of reach
+    r1.connect()
+    r1.send_state()
+    h.tick()
+    m = h.mission("m1")
+    assert m.outcome == MissionOutcome.COMPLETED and m.robot == "R1"
+    assert m.reason == (
+        "completed by acme/R1 under order m1-1 after it came back; the rerun m1-2 was cancelled"
+    )
+    assert m.order_id == "m1-1" and list(m.action_results.values()) == ["42 ppm"]
+    assert [a["actionType"] for a in r2.take_instant_actions()] == ["cancelOrder"]
+    assert h.controller.missions_run_twice() == []
+
+
+def test_a_mission_completed_under_two_orders_is_reported() -> None:
+    h = harness(("R1", "R2"), R1=UNRATED, R2=UNRATED)
+    r1, r2, _, second = lost_then_reassigned(h)
+    r2.finish_all()
+    r2.send_state()
+    h.tick()
+    assert h.mission("m1").outcome == MissionOutcome.COMPLETED
+    r1.finish_all()
+    r1.connect()
+    r1.send_state()
+    h.tick()
+    assert h.controller.missions_run_twice() == [
+        "mission m1: robot acme/R1 also completed order m1-1"
+    ]
+    assert h.mission("m1").order_id == second["orderId"]  # the record stays as it ran

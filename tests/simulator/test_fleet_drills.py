@@ -135,3 +135,44 @@ def test_an_emergency_preempts_a_routine_mission_which_then_completes(
         if e.subject == "survey" and e.detail.startswith("dispatched: order survey-2")
     )
     assert fire_done <= again
+
+
+def shortened(scenario: Scenario, factor: float) -> Scenario:
+    """The drill with every action's ``duration_s`` divided by ``factor`` (a short run of
+    the same fleet, missions, priorities and fault)."""
+    data = scenario.model_dump(mode="json")
+    for mission in data["missions"]:
+        for step in mission["steps"]:
+            for action in step["actions"]:
+                if "duration_s" in action["params"]:
+                    action["params"]["duration_s"] = action["params"]["duration_s"] / factor
+    return Scenario.model_validate(data)
+
+
+def test_the_fleet_20_drill_completes_every_mission_once(broker: BrokerUnderTest) -> None:
+    bundled = load_scenario(DRILLS / "fleet-20.yaml")
+    assert len(bundled.robots) >= 20 and len(bundled.missions) >= 30
+    assert {m.priority.value for m in bundled.missions} == {"routine", "urgent", "emergency"}
+    result = run(shortened(bundled, 3.0), broker, seed=7)
+    assert result.passed, result.failures
+    assert {m.outcome for m in result.missions} == {MissionOutcome.COMPLETED}
+    events = [(e.subject, e.detail) for e in result.events]
+    # the emergency displaced a routine dose-rate survey, which then ran again
+    displaced = [s for s, d in events if d.startswith("pending: displaced from")]
+    assert len(displaced) == 1 and displaced[0] in ("dose-s7", "dose-n6")
+    # gas-2 failed mid-mission: its mission went back to the queue and ran elsewhere
+    lost = [s for s, d in events if "hazfleet-sim/gas-2 lost" in d]
+    assert len(lost) == 1
+    again = next(m for m in result.missions if m.id == lost[0])
+    assert again.robot != "gas-2" and again.runs == 2
+    # ... and when gas-2 came back still holding that order, it was told to drop it
+    assert any(
+        s == lost[0] and d.startswith("cleanup: hazfleet-sim/gas-2 still ran") for s, d in events
+    )
+    # cam-4 started low and was sent to the charger
+    assert ("hazfleet-sim/cam-4", "to charger c0") in events
+    # none ran twice: one completion each, and the drill checks no given-up order finished
+    completions = [
+        e.subject for e in result.events if e.kind == "mission" and e.detail.startswith("completed")
+    ]
+    assert sorted(completions) == sorted(m.id for m in result.missions)
