@@ -296,6 +296,7 @@ class Dispatcher:
         self._planner = planner if planner is not None else FleetPlanner(site, FleetPlanSettings())
         self._alloc_key: object = None
         self._alloc_at_s: float | None = None
+        self._low_checked_at_s: float | None = None
         self._charge_seq = 0
         self._superseded: dict[str, tuple[str, Order, dict[str, MissionAction]]] = {}
         """orderId of a run given up (requeued) -> (mission id, that order, its actions)"""
@@ -776,6 +777,13 @@ class Dispatcher:
             for m in free:
                 self._note_waiting(m, f"waiting (suspended): {self._suspended}")
             return
+        period = self._planner.settings.reallocate_every_s
+        if not free:
+            # nothing waits: only a robot low on charge could need a decision, and charge
+            # drifts slowly, so look at the fleet once a period, not every tick
+            if not _due(now_s, self._low_checked_at_s, period):
+                return
+            self._low_checked_at_s = now_s
         views = self._robot_views()
         ready = [v for v in views if v.ready]
         low = any(
@@ -785,7 +793,6 @@ class Dispatcher:
             self._alloc_key = None
             return
         key = (tuple(m.spec.id for m in free), tuple((v.key, v.node) for v in ready))
-        period = self._planner.settings.reallocate_every_s
         if key == self._alloc_key and not _due(now_s, self._alloc_at_s, period):
             return
         self._alloc_key, self._alloc_at_s = key, now_s
