@@ -3,14 +3,20 @@
 Mission lifecycle (``missions.mission.MissionOutcome``)::
 
     PENDING ──dispatch──> DISPATCHED ──state echoes orderId+orderUpdateId──> ACTIVE
-       │                      │                                              │
+       │  ▲                   │                                              │
+       │  └─ preempted or robot lost (allocated missions) ◄──────────────────┤
        │ cancel               ├─ rejection error ────────> FAILED            ├─> COMPLETED
        v                      ├─ cancelOrder answered ───> ABORTED           ├─> FAILED
-    ABORTED                   └─ robot lost ─────────────> ABORTED           └─> ABORTED
+    ABORTED                   └─ robot lost (pinned) ────> ABORTED           └─> ABORTED
 
-* **Dispatch**: a pending mission goes to its robot (or, with ``robot=None``, the first
-  ready robot in fleet order whose factsheet lists every action type the mission uses)
-  when that robot is *ready*: online, state received, no mission of ours on it, no
+* **Dispatch**: a pending mission pinned to a robot (``spec.robot``) goes to it when it is
+  ready; the others are allocated in batches by :class:`controller.fleet_plan.FleetPlanner`
+  (docs/allocation.md): capabilities, hazardous-area rating, battery, priorities,
+  preemption and charging.  A batch runs when the missions waiting or the ready robots
+  changed, or every ``reallocate_every_s`` while missions wait or a robot is low.  A
+  mission no robot can take keeps its reason in ``MissionStatus.waiting`` and an event
+  says it whenever it changes.  Routes keep to the robot's rating.  A robot is *ready*
+  when it is online, state received, no mission of ours on it, no
   nodeStates/edgeStates, no action still WAITING/INITIALIZING/RUNNING/PAUSED, not paused,
   no FATAL error, and operatingMode AUTOMATIC or SEMIAUTOMATIC (in the other modes master
   control "doesn't send driving orders", section 6.10.6).  Missions go in submission order.
@@ -36,12 +42,21 @@ Mission lifecycle (``missions.mission.MissionOutcome``)::
 * **Cancel**: instant action ``cancelOrder``; ABORTED when the robot reports it FINISHED
   (or FAILED with our order never accepted: it had nothing to cancel).  While a cancel is
   pending, order ends are not judged, because cancelling fails the remaining actions.
-* **Lost**: a mission whose robot stays offline/stale for ``lost_after_s`` is ABORTED
-  ("robot lost").
+* **Preemption**: an emergency that takes a robot running a routine mission cancels that
+  mission (``cancelOrder``); once the robot confirms, the routine mission is PENDING again
+  (same mission, a new order id for its next run) and the robot, held meanwhile, gets the
+  emergency.
+* **Lost**: a robot whose connection is OFFLINE/CONNECTIONBROKEN (no state since), or that
+  sent no state for ``lost_after_silent_s``, is lost for allocated missions: they go back
+  to PENDING and are reassigned.  A mission pinned to a robot is ABORTED ("robot lost")
+  when its robot stays offline/stale for ``lost_after_s`` (it cannot run elsewhere).
+* **Charging**: an idle robot below its ``charge_below_pct`` gets an order to its nearest
+  charger (a dispatcher-internal mission, ``_charge:...``, not listed in ``statuses()``).
 * **Orphans**: if a robot later reports that it is still executing the order of a mission
-  we have already FAILED or ABORTED (a lost robot coming back, a FATAL error cleared by
-  hand), we send it ``cancelOrder`` once: the controller no longer supervises that order,
-  so the robot must not carry on with it.
+  we have already FAILED or ABORTED, or an order the mission no longer runs (a lost robot
+  coming back after its mission was reassigned, a FATAL error cleared by hand), we send it
+  ``cancelOrder`` once: the controller no longer supervises that order, so the robot must
+  not carry on with it and nothing runs twice.
 """
 
 from __future__ import annotations
@@ -53,14 +68,17 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from controller.events import EventEmitter
+from controller.fleet_plan import FleetPlanner, FleetPlanSettings, RobotView
 from controller.orders import (
     build_instant_actions,
     build_order,
     instant_action,
     off_node_position,
     order_action_id,
+    order_update,
     plan_route,
     resolve_start_node,
+    without_horizon_actions,
 )
 from controller.registry import Registry, RobotRecord
 from drivers.errors import MissionError
@@ -76,7 +94,8 @@ from drivers.vda5050.messages import (
     VdaMessage,
 )
 from drivers.vda5050.topics import TopicName
-from missions.mission import MissionAction, MissionOutcome, MissionSpec
+from missions.allocation import AllocationResult
+from missions.mission import MissionAction, MissionOutcome, MissionSpec, MissionStep
 from missions.site import SiteMap
 
 log = logging.getLogger(__name__)
@@ -91,7 +110,13 @@ _CONTROLLABLE_MODES = frozenset({OperatingMode.AUTOMATIC, OperatingMode.SEMIAUTO
 _EPSILON_S = 1e-6
 _UNACKED_WARN_AFTER_SENDS = 10
 
-Purpose = Literal["cancel", "pause", "resume", "factsheet", "cleanup"]
+Purpose = Literal["cancel", "pause", "resume", "factsheet", "cleanup", "stop", "release"]
+Kind = Literal["mission", "charge", "fleet"]
+"""a mission; a drive to a charger; a drive to the safe assembly zone"""
+CHARGE_PREFIX = "_charge:"
+"""ids of the dispatcher's own drives to a charger (never a user's mission id)"""
+ASSEMBLE_PREFIX = "_assemble:"
+"""ids of its drives to the safe assembly zone"""
 _ErrorKey = tuple[str, str | None, tuple[tuple[str, str], ...]]
 
 
@@ -110,12 +135,19 @@ class MissionStatus:
     actions_finished: int
     actions_total: int
     reason: str | None
+    """why it ended (terminal), or why it went back to the queue"""
     action_results: dict[str, str]
     """actionId -> resultDescription, for our actions that reported one"""
     accepted_at_s: float
     sent_at_s: float | None
     acknowledged_at_s: float | None
     ended_at_s: float | None
+    waiting: str | None = None
+    """while pending without a robot: ``"<waiting|unassignable> (<code>): <sentence>"``
+    from the allocator (docs/allocation.md, "Reasons")"""
+    priority: str = "routine"
+    runs: int = 0
+    """orders sent for it so far (a preempted or reassigned mission runs again)"""
 
 
 class Sender(Protocol):
@@ -162,6 +194,34 @@ class _Mission:
     cancel_action_id: str | None = None
     errors_before: frozenset[_ErrorKey] = frozenset()
     warned_unacked: bool = False
+    kind: Kind = "mission"
+    waiting: str | None = None
+    requeue_on_cancel: bool = False
+    """the cancel is a preemption's: ABORTED becomes PENDING again"""
+    cancel_note: str = "cancelled"
+    """the reason recorded when the cancel is confirmed"""
+    runs: int = 0
+    cleared: set[str] = field(default_factory=set)
+    """zones it may enter without waiting (its permit's, and the operator's clearances)"""
+    full: Order | None = None
+    """the whole order (every node, the orderUpdateId last sent); ``order`` is the last
+    message, an update holding only the nodes from the stitching node on"""
+    route: list[str] = field(default_factory=list)
+    """site nodes of the order from its start (without a rejoin node)"""
+    offset: int = 0
+    """1 when the order starts with a rejoin node, else 0"""
+    horizon_at: int | None = None
+    """index in ``full.nodes`` of the first node not released; None: all released"""
+    held_zone: str | None = None
+    """the zone whose clearance the horizon waits for"""
+    update_acked: int = 0
+    """highest orderUpdateId the robot has echoed"""
+    extend_due: bool = False
+
+    @property
+    def pinned(self) -> bool:
+        """the spec names its robot: never reassigned"""
+        return self.spec.robot is not None
 
     @property
     def order_id(self) -> str | None:
@@ -202,11 +262,22 @@ class Dispatcher:
         resend_interval_s: float,
         lost_after_s: float,
         allowed_deviation_xy_m: float,
+        lost_after_silent_s: float = 5.0,
+        planner: FleetPlanner | None = None,
     ) -> None:
-        if resend_interval_s <= 0 or lost_after_s <= 0 or allowed_deviation_xy_m < 0:
+        """``lost_after_s``: a robot offline or stale this long loses a mission pinned to
+        it (ABORTED).  ``lost_after_silent_s``: a robot whose connection is
+        OFFLINE/CONNECTIONBROKEN, or that sent no state for this long, is lost for the
+        missions the allocator gave it: they go back to the queue and run elsewhere."""
+        if (
+            resend_interval_s <= 0
+            or lost_after_s <= 0
+            or lost_after_silent_s <= 0
+            or allowed_deviation_xy_m < 0
+        ):
             raise ValueError(
-                "resend_interval_s and lost_after_s must be positive and "
-                "allowed_deviation_xy_m non-negative"
+                "resend_interval_s, lost_after_s and lost_after_silent_s must be positive "
+                "and allowed_deviation_xy_m non-negative"
             )
         self._site = site
         self._registry = registry
@@ -221,6 +292,18 @@ class Dispatcher:
         self._cleaned_orders: set[str] = set()
         self._instant: list[_InstantRequest] = []
         self._instant_seq = 0
+        self._lost_after_silent_s = lost_after_silent_s
+        self._planner = planner if planner is not None else FleetPlanner(site, FleetPlanSettings())
+        self._alloc_key: object = None
+        self._alloc_at_s: float | None = None
+        self._low_checked_at_s: float | None = None
+        self._charge_seq = 0
+        self._superseded: dict[str, tuple[str, Order, dict[str, MissionAction]]] = {}
+        """orderId of a run given up (requeued) -> (mission id, that order, its actions)"""
+        self.runs_twice: list[str] = []
+        """missions completed under two orders (must stay empty)"""
+        self._suspended: str | None = None
+        """why allocation is suspended (the fleet was sent to the assembly zone); None: not"""
 
     # ----------------------------------------------------------------------- commands
 
@@ -233,6 +316,8 @@ class Dispatcher:
         """
         if spec.id in self._missions:
             raise MissionError(f"mission {spec.id!r} already exists")
+        if spec.id.startswith((CHARGE_PREFIX, ASSEMBLE_PREFIX)):
+            raise MissionError(f"mission {spec.id!r}: ids starting with '_' are reserved")
         # Checks the steps' nodes and the legs between them; the leg from the robot's
         # position is only known at dispatch.
         plan_route(spec, self._site, spec.steps[0].node)
@@ -247,8 +332,13 @@ class Dispatcher:
                     f"mission {spec.id!r}: serial {spec.robot!r} is ambiguous ({keys})"
                 )
             robot_key = matches[0].key
-        self._missions[spec.id] = _Mission(spec, now_s, robot_key)
-        log.info("mission %s accepted for %s", spec.id, spec.robot or "any capable robot")
+        self._missions[spec.id] = _Mission(spec, now_s, robot_key, cleared=set(spec.cleared_zones))
+        log.info(
+            "mission %s (%s) accepted for %s",
+            spec.id,
+            spec.priority.value,
+            spec.robot or "any capable robot",
+        )
         self._events.emit("mission", spec.id, f"{MissionOutcome.PENDING.value}: accepted")
 
     def cancel(self, mission_id: str, now_s: float) -> None:
@@ -262,6 +352,10 @@ class Dispatcher:
             raise MissionError(f"mission {mission_id!r} has already ended ({m.outcome.value})")
         if m.outcome == MissionOutcome.PENDING:
             self._end(m, MissionOutcome.ABORTED, "cancelled before dispatch", now_s)
+            return
+        if m.requeue_on_cancel:
+            m.requeue_on_cancel = False  # the user's cancel wins over the preemption's requeue
+            log.info("mission %s: cancel by the user; it will not be requeued", mission_id)
             return
         if m.cancel_requested:
             log.info("mission %s: cancel already requested", mission_id)
@@ -299,6 +393,144 @@ class Dispatcher:
             )
         self._queue_instant(self._robot(m), "stopPause", "resume", mission_id)
 
+    def clear(self, mission_id: str, zones: Iterable[str] | None = None) -> list[str]:
+        """An operator's clearance for the mission to enter ``zones`` (None: the zone its
+        order waits at now).  The order's horizon is released up to the next zone still
+        waiting, by an order update, as soon as the robot has acknowledged the order.
+        Returns the zones newly cleared.
+
+        Raises:
+            MissionError: unknown or ended mission, a zone not on the site, or None while
+                the mission waits at no zone.
+        """
+        m = self._mission(mission_id)
+        if m.outcome.terminal:
+            raise MissionError(f"mission {mission_id!r} has already ended ({m.outcome.value})")
+        if zones is None:
+            if m.held_zone is None:
+                raise MissionError(f"mission {mission_id!r} waits for no clearance")
+            wanted = [m.held_zone]
+        else:
+            wanted = list(zones)
+            known = {z.id for z in self._site.zones}
+            unknown = [z for z in wanted if z not in known]
+            if unknown:
+                raise MissionError(
+                    f"zones: no zone {', '.join(map(repr, unknown))} on site {self._site.map_id!r}"
+                )
+        new = [z for z in dict.fromkeys(wanted) if z not in m.cleared]
+        m.cleared.update(new)
+        if new:
+            m.extend_due = m.horizon_at is not None
+            log.info("mission %s: cleared to enter %s", mission_id, ", ".join(new))
+            self._events.emit(m.kind, mission_id, f"cleared: {', '.join(new)}")
+        return new
+
+    # -- fleet, zone and robot commands (docs/allocation.md, "Stops and assembly")
+
+    def in_scope(self, serials: Iterable[str] | None, zone: str | None) -> list[RobotRecord]:
+        """The robots named (serial numbers), or standing in ``zone`` (by reported
+        position, else last node), or the whole fleet when neither is given.
+
+        Raises:
+            MissionError: an unknown serial number or zone.
+        """
+        robots = self._registry.records()
+        if serials is not None:
+            wanted = list(dict.fromkeys(serials))
+            by_serial = {r.serial: r for r in robots}
+            unknown = [s for s in wanted if s not in by_serial]
+            if unknown:
+                raise MissionError(f"robots: {', '.join(map(repr, unknown))} not in the fleet")
+            robots = [by_serial[s] for s in wanted]
+        if zone is not None:
+            found = next((z for z in self._site.zones if z.id == zone), None)
+            if found is None:
+                raise MissionError(f"zone: no zone {zone!r} on site {self._site.map_id!r}")
+            inside = []
+            for r in robots:
+                at = _where(self._site, r)
+                if at is not None and found.contains(*at):
+                    inside.append(r)
+            robots = inside
+        return robots
+
+    def stop(self, serials: Iterable[str] | None = None, zone: str | None = None) -> list[str]:
+        """``startPause`` to every robot in scope (:meth:`in_scope`); keys of those robots.
+
+        A pause, not ``cancelOrder``: the robots halt where they are and keep their orders,
+        so ``resume_robots`` lets every mission carry on; paused robots get no new order.
+        """
+        robots = self.in_scope(serials, zone)
+        for robot in robots:
+            self._queue_instant(robot, "startPause", "stop", None)
+        what = _scope_text(serials, zone)
+        log.warning("stop (%s): startPause to %d robot(s)", what, len(robots))
+        self._events.emit("fleet", what, f"stop: startPause to {len(robots)} robot(s)")
+        return [r.key for r in robots]
+
+    def resume_robots(
+        self, serials: Iterable[str] | None = None, zone: str | None = None
+    ) -> list[str]:
+        """``stopPause`` to every robot in scope; keys of those robots.  Without a scope it
+        also ends the suspension of allocation that :meth:`assemble` began."""
+        robots = self.in_scope(serials, zone)
+        for robot in robots:
+            self._queue_instant(robot, "stopPause", "release", None)
+        if serials is None and zone is None and self._suspended is not None:
+            self._suspended = None
+            self._alloc_key = None
+        what = _scope_text(serials, zone)
+        log.warning("resume (%s): stopPause to %d robot(s)", what, len(robots))
+        self._events.emit("fleet", what, f"resume: stopPause to {len(robots)} robot(s)")
+        return [r.key for r in robots]
+
+    def assemble(self, now_s: float) -> dict[str, str | None]:
+        """Every robot to the nearest node of a safe assembly zone it may reach at its
+        rating: its mission (if any) is cancelled (ABORTED, "fleet sent to the assembly
+        zone"), a paused robot is released (``stopPause``), and allocation is suspended
+        until :meth:`resume_robots` for the whole fleet.  Robot key -> the node it is sent
+        to, None when it has none (no assembly zone reachable, or no position known).
+        """
+        self._suspended = "the fleet was sent to the safe assembly zone; resume the fleet"
+        out: dict[str, str | None] = {}
+        for m in self._missions.values():
+            if m.kind == "fleet" and m.outcome == MissionOutcome.PENDING:
+                self._end(m, MissionOutcome.ABORTED, "superseded by a new assembly", now_s)
+        for robot in self._registry.records():
+            running = self._missions.get(self._busy.get(robot.key, ""))
+            if running is not None:
+                running.cancel_note = "fleet sent to the safe assembly zone"
+                running.requeue_on_cancel = False  # not even a preempted one runs again
+                if not running.cancel_requested:
+                    self.cancel(running.spec.id, now_s)
+            state = robot.state
+            node = None
+            if state is not None and self._site.has_node(state.lastNodeId):
+                node = self._planner.nearest_assembly(robot.key, state.lastNodeId)
+            out[robot.key] = node
+            if node is None:
+                log.error("robot %s: no safe assembly node to send it to", robot.key)
+                continue
+            if state is not None and state.paused:
+                self._queue_instant(robot, "stopPause", "release", None)
+            if state is not None and state.lastNodeId == node and not self._busy.get(robot.key):
+                continue  # already there
+            self._charge_seq += 1
+            spec = MissionSpec(
+                id=f"{ASSEMBLE_PREFIX}{robot.serial}:{self._charge_seq}",
+                name=f"assemble {robot.key}",
+                robot=robot.serial,
+                steps=[MissionStep(node=node)],
+            )
+            self._missions[spec.id] = _Mission(spec, now_s, robot.key, kind="fleet")
+        for m in self._missions.values():
+            if m.outcome == MissionOutcome.PENDING and m.kind == "mission" and not m.pinned:
+                m.robot_key = None  # held robots are released: allocation is suspended
+        log.warning("assemble: %s", out)
+        self._events.emit("fleet", "fleet", f"assemble: {len(out)} robot(s) to the assembly zone")
+        return out
+
     def request_factsheet(self, robot: RobotRecord) -> None:
         self._queue_instant(robot, "factsheetRequest", "factsheet", None)
 
@@ -320,9 +552,58 @@ class Dispatcher:
         if mission_id is not None:
             self._track(self._missions[mission_id], robot, state, now_s)
         self._clean_orphan(robot, state)
+        self._check_twice(robot, state, now_s)
+
+    def _check_twice(self, robot: RobotRecord, state: State, now_s: float) -> None:
+        """A robot reports that it finished an order we gave up (it lost its link, was
+        reassigned, and worked on before its fail-safe pause).  The mission's work is done:
+        if its new run has not completed, that run is cancelled and the mission completes
+        with the late robot's results; if it has, the mission ran twice, which is recorded
+        in :attr:`runs_twice` and logged as an error."""
+        given_up = self._superseded.get(state.orderId)
+        if given_up is None or state.nodeStates or state.edgeStates:
+            return
+        mission_id, order, actions = given_up
+        finished = {a.actionId for a in state.actionStates if a.actionStatus == _FINISHED}
+        if state.lastNodeId != order.nodes[-1].nodeId or not set(actions) <= finished:
+            return
+        del self._superseded[state.orderId]
+        m = self._missions[mission_id]
+        if m.outcome == MissionOutcome.COMPLETED:
+            text = f"mission {mission_id}: robot {robot.key} also completed order {order.orderId}"
+            log.error("%s, which had been given up: the mission ran twice", text)
+            self.runs_twice.append(text)
+            self._events.emit(m.kind, mission_id, f"ran twice: {text}")
+            return
+        if m.outcome.terminal:
+            return  # cancelled or failed meanwhile: the late work changes nothing
+        rerun = m.order_id
+        if m.running and m.robot_key is not None:
+            other = self._robot(m)
+            if self._busy.get(other.key) == mission_id:
+                del self._busy[other.key]
+            if rerun is not None:
+                self._cleaned_orders.add(rerun)
+            self._queue_instant(other, "cancelOrder", "cleanup", None)
+        m.order = m.full = order
+        m.actions = actions
+        m.action_results = {
+            a.actionId: a.resultDescription
+            for a in state.actionStates
+            if a.actionId in actions and a.resultDescription is not None
+        }
+        m.action_status = {aid: _FINISHED for aid in actions}
+        m.nodes_done = len(order.nodes)
+        m.robot_key = robot.key
+        m.waiting = None
+        note = f"completed by {robot.key} under order {order.orderId} after it came back"
+        if rerun is not None:
+            note += f"; the rerun {rerun} was cancelled"
+        self._end(m, MissionOutcome.COMPLETED, note, now_s)
 
     def on_factsheet(self, robot: RobotRecord) -> None:
         """A factsheet arrived: it answers any factsheetRequest still being resent."""
+        self._alloc_key = None  # capabilities may have changed: allocate again
         self._instant = [
             r for r in self._instant if not (r.robot_key == robot.key and r.purpose == "factsheet")
         ]
@@ -333,6 +614,7 @@ class Dispatcher:
         """Lost checks, dispatch, resends.  ``now_s`` is clock.monotonic()."""
         self._check_lost(now_s)
         self._dispatch_pending(now_s)
+        self._extend_cleared(now_s)
         self._resend_orders(now_s)
         self._send_instant(now_s)
 
@@ -340,11 +622,13 @@ class Dispatcher:
 
     def all_terminal(self) -> bool:
         """True when every mission submitted so far has ended (cheap: no statuses)."""
-        return all(m.outcome.terminal for m in self._missions.values())
+        return all(m.outcome.terminal for m in self._missions.values() if m.kind == "mission")
 
     def statuses(self) -> list[MissionStatus]:
         out = []
         for m in self._missions.values():
+            if m.kind != "mission":
+                continue
             robot = self._registry.get(m.robot_key) if m.robot_key else None
             out.append(
                 MissionStatus(
@@ -354,10 +638,13 @@ class Dispatcher:
                     order_id=m.order_id,
                     order_update_id=m.order.orderUpdateId if m.order is not None else None,
                     nodes_done=m.nodes_done,
-                    nodes_total=len(m.order.nodes) if m.order is not None else 0,
+                    nodes_total=len(m.full.nodes) if m.full is not None else 0,
                     actions_finished=list(m.action_status.values()).count(_FINISHED),
                     actions_total=m.actions_total,
                     reason=m.reason,
+                    waiting=m.waiting,
+                    priority=m.spec.priority.value,
+                    runs=m.runs,
                     action_results=dict(m.action_results),
                     accepted_at_s=m.accepted_at_s,
                     sent_at_s=m.sent_at_s,
@@ -384,7 +671,7 @@ class Dispatcher:
     def _set(self, m: _Mission, outcome: MissionOutcome, note: str) -> None:
         """Change the outcome; the event detail is ``"<outcome>: <note>"``."""
         m.outcome = outcome
-        self._events.emit("mission", m.spec.id, f"{outcome.value}: {note}")
+        self._events.emit(m.kind, m.spec.id, f"{outcome.value}: {note}")
 
     def _end(self, m: _Mission, outcome: MissionOutcome, reason: str, now_s: float) -> None:
         m.reason = reason
@@ -423,25 +710,210 @@ class Dispatcher:
             return f"robot is in operating mode {s.operatingMode.value}"
         return None
 
-    def _capable(self, robot: RobotRecord, m: _Mission) -> bool:
-        needed = m.action_types
-        if not needed:
-            return True
-        return robot.factsheet_actions is not None and needed <= set(robot.factsheet_actions)
-
     def _dispatch_pending(self, now_s: float) -> None:
+        free: list[_Mission] = []
         for m in list(self._missions.values()):
             if m.outcome != MissionOutcome.PENDING:
                 continue
-            if m.robot_key is not None:
-                robot = self._robot(m)
-                if self._not_ready_because(robot) is None:
-                    self._dispatch(m, robot, now_s)
+            if m.robot_key is None:
+                free.append(m)
                 continue
-            for robot in self._registry.records():
-                if self._not_ready_because(robot) is None and self._capable(robot, m):
-                    self._dispatch(m, robot, now_s)
-                    break
+            # pinned by its spec, a charge trip, or held for an emergency by a preemption
+            robot = self._robot(m)
+            if self._not_ready_because(robot) is None:
+                self._dispatch(m, robot, now_s)
+        self._allocate(free, now_s)
+
+    # -- allocation (controller/fleet_plan.py, docs/allocation.md)
+
+    def _robot_views(self) -> list[RobotView]:
+        held = {
+            m.robot_key
+            for m in self._missions.values()
+            if m.outcome == MissionOutcome.PENDING and m.robot_key is not None
+        }
+        views = []
+        for robot in self._registry.records():
+            s = robot.state
+            battery = s.batteryState.batteryCharge if s is not None else 0.0
+            ready = robot.key not in held and self._not_ready_because(robot) is None
+            node: str | None = None
+            running: tuple[str, MissionSpec] | None = None
+            if s is not None and ready:
+                try:
+                    node = resolve_start_node(
+                        self._site, s.lastNodeId, s.agvPosition, self._deviation_m
+                    )
+                except MissionError:
+                    ready = False
+            elif s is not None and self._site.has_node(s.lastNodeId):
+                node = s.lastNodeId
+                busy = self._missions.get(self._busy.get(robot.key, ""))
+                if (
+                    busy is not None
+                    and busy.kind == "mission"
+                    and not busy.cancel_requested
+                    and robot.availability == "online"
+                ):
+                    running = (busy.spec.id, busy.spec)
+            views.append(
+                RobotView(
+                    key=robot.key,
+                    node=node,
+                    battery_pct=battery,
+                    actions=robot.factsheet_actions,
+                    speed_max_m_s=robot.factsheet_speed_max_m_s,
+                    ready=ready,
+                    running=running,
+                )
+            )
+        return views
+
+    def _allocate(self, free: list[_Mission], now_s: float) -> None:
+        """One allocation batch when something changed: the missions waiting for a robot,
+        the robots free to take one, or (with missions waiting, or a robot low on charge)
+        ``reallocate_every_s`` has passed (charge drifts without any event)."""
+        if self._suspended is not None:
+            for m in free:
+                self._note_waiting(m, f"waiting (suspended): {self._suspended}")
+            return
+        period = self._planner.settings.reallocate_every_s
+        if not free:
+            # nothing waits: only a robot low on charge could need a decision, and charge
+            # drifts slowly, so look at the fleet once a period, not every tick
+            if not _due(now_s, self._low_checked_at_s, period):
+                return
+            self._low_checked_at_s = now_s
+        views = self._robot_views()
+        ready = [v for v in views if v.ready]
+        low = any(
+            v.battery_pct < self._planner.config(v.key).battery.charge_below_pct for v in ready
+        )
+        if not free and not low:
+            self._alloc_key = None
+            return
+        key = (tuple(m.spec.id for m in free), tuple((v.key, v.node) for v in ready))
+        if key == self._alloc_key and not _due(now_s, self._alloc_at_s, period):
+            return
+        self._alloc_key, self._alloc_at_s = key, now_s
+        try:
+            result = self._planner.allocate(views, [m.spec for m in free])
+        except (ValueError, KeyError) as exc:
+            # a bug or a site/config mismatch must not stop supervision; say so loudly
+            log.error("allocation failed: %s", exc)
+            return
+        self._apply(result, now_s)
+
+    def _apply(self, result: AllocationResult, now_s: float) -> None:
+        for p in result.preemptions:
+            old = self._missions[p.cancel_mission]
+            new = self._missions[p.assignment.mission]
+            new.robot_key = p.robot  # held: dispatched once the cancel is confirmed
+            self._note_waiting(
+                new, f"waiting (preempting): robot {p.robot} cancels routine mission {old.spec.id}"
+            )
+            log.warning(
+                "emergency mission %s preempts routine mission %s on %s",
+                new.spec.id,
+                old.spec.id,
+                p.robot,
+            )
+            self.cancel(old.spec.id, now_s)
+            old.requeue_on_cancel = True
+        for a in result.assignments:
+            m = self._missions[a.mission]
+            robot = self._registry.get(a.robot)
+            assert robot is not None, "the allocator only names robots of the registry"
+            m.waiting = None
+            log.info(
+                "mission %s (%s) -> %s: cost %.0f s (travel %.0f s, task %.0f s, battery %.0f s)",
+                a.mission,
+                a.priority.value,
+                a.robot,
+                a.cost_s,
+                a.travel_s,
+                a.task_s,
+                a.battery_penalty_s,
+            )
+            self._dispatch(m, robot, now_s)
+        for c in result.charging:
+            robot = self._registry.get(c.robot)
+            assert robot is not None
+            if c.charger_node is None:
+                log.warning("robot %s is low on charge and no charger is reachable", c.robot)
+                continue
+            self._send_to_charger(robot, c.charger_node, c.ready_in_s, now_s)
+        for u in result.unassigned:
+            word = "unassignable" if u.code.infeasible else "waiting"
+            self._note_waiting(self._missions[u.mission], f"{word} ({u.code.value}): {u.reason}")
+
+    def _note_waiting(self, m: _Mission, text: str) -> None:
+        if m.waiting == text:
+            return
+        m.waiting = text
+        log.log(
+            logging.WARNING if text.startswith("unassignable") else logging.INFO,
+            "mission %s: %s",
+            m.spec.id,
+            text,
+        )
+        self._events.emit(m.kind, m.spec.id, text)
+
+    def _send_to_charger(
+        self, robot: RobotRecord, charger_node: str, ready_in_s: float, now_s: float
+    ) -> None:
+        self._charge_seq += 1
+        spec = MissionSpec(
+            id=f"{CHARGE_PREFIX}{robot.serial}:{self._charge_seq}",
+            name=f"charge {robot.key}",
+            robot=robot.serial,
+            steps=[MissionStep(node=charger_node)],
+        )
+        m = _Mission(spec, now_s, robot.key, kind="charge")
+        self._missions[spec.id] = m
+        log.info(
+            "robot %s low on charge: to charger %s (back in about %.0f s)",
+            robot.key,
+            charger_node,
+            ready_in_s,
+        )
+        self._events.emit("charge", robot.key, f"to charger {charger_node}")
+        self._dispatch(m, robot, now_s)
+
+    def _requeue(self, m: _Mission, note: str) -> None:
+        """Back to PENDING, for the allocator to give to a robot again (a new order with
+        a new orderId: the old one is cancelled on the robot if it ever runs it again)."""
+        if m.robot_key is not None and self._busy.get(m.robot_key) == m.spec.id:
+            del self._busy[m.robot_key]
+        self._instant = [
+            r
+            for r in self._instant
+            if not (r.mission_id == m.spec.id and r.purpose in ("cancel", "pause"))
+        ]
+        if m.full is not None:
+            self._superseded[m.full.orderId] = (m.spec.id, m.full, dict(m.actions))
+        if not m.pinned:
+            m.robot_key = None
+        m.order = m.full = None
+        m.route = []
+        m.horizon_at = m.held_zone = None
+        m.update_acked = 0
+        m.extend_due = False
+        m.sent_at_s = m.last_sent_s = m.acknowledged_at_s = None
+        m.sends = 0
+        m.actions = {}
+        m.action_status = {}
+        m.action_results = {}
+        m.nodes_done = 0
+        m.cancel_requested = False
+        m.cancel_action_id = None
+        m.requeue_on_cancel = False
+        m.errors_before = frozenset()
+        m.warned_unacked = False
+        m.reason = note
+        self._alloc_key = None
+        log.warning("mission %s back in the queue: %s", m.spec.id, note)
+        self._set(m, MissionOutcome.PENDING, note)
 
     def _dispatch(self, m: _Mission, robot: RobotRecord, now_s: float) -> None:
         state = robot.state
@@ -463,11 +935,19 @@ class Dispatcher:
         while f"{m.spec.id}-{n}" == state.orderId or f"{m.spec.id}-{n}" in self._order_owner:
             n += 1
         order_id = f"{m.spec.id}-{n}"
+        # Routes keep to the robot's hazardous-area rating (docs/allocation.md).  A mission
+        # pinned to a robot the fleet configuration does not describe keeps the zone-blind
+        # route: the officer chose that robot, and no rating is known to hold it to.
+        zone_blind = m.kind == "mission" and m.pinned and not self._planner.configured(robot.key)
+        path = None if zone_blind else self._planner.path_fn(robot.key)
         try:
             start = resolve_start_node(
                 self._site, state.lastNodeId, state.agvPosition, self._deviation_m
             )
-            plan_route(m.spec, self._site, start)  # fail before a headerId is used up
+            # fail before a headerId is used up
+            route, _ = plan_route(m.spec, self._site, start, path)
+            gate = self._planner.gate(route, m.cleared)
+            rejoin = off_node_position(self._site, start, state.agvPosition, self._deviation_m)
             env = self._sender.envelope(robot, TopicName.ORDER)
             order = build_order(
                 m.spec,
@@ -480,15 +960,23 @@ class Dispatcher:
                 header_id=env.header_id,
                 timestamp=env.timestamp,
                 allowed_deviation_xy_m=self._deviation_m,
-                rejoin_from=off_node_position(
-                    self._site, start, state.agvPosition, self._deviation_m
-                ),
+                rejoin_from=rejoin,
+                path=path,
+                horizon_from=gate[0] if gate is not None else None,
             )
         except MissionError as exc:
             self._end(m, MissionOutcome.FAILED, f"cannot plan for robot {robot.key}: {exc}", now_s)
             return
         m.dispatches = n
-        m.order = order
+        m.runs += 1
+        m.full = order
+        m.order = order = without_horizon_actions(order)
+        m.route = route
+        m.offset = 0 if rejoin is None else 1
+        m.horizon_at = None if gate is None else gate[0] + m.offset
+        m.held_zone = None if gate is None else gate[1]
+        m.update_acked = 0
+        m.extend_due = False
         m.actions = {
             order_action_id(order_id, step_no, i): action
             for step_no, step in enumerate(m.spec.steps)
@@ -512,10 +1000,18 @@ class Dispatcher:
             len(m.actions),
         )
         self._set(m, MissionOutcome.DISPATCHED, f"order {order_id} sent to {robot.key}")
+        if gate is not None:
+            self._note_waiting(
+                m, f"waiting (clearance): zone {gate[1]} from node {route[gate[0] - 1]}"
+            )
 
     def _resend_orders(self, now_s: float) -> None:
         for m in self._missions.values():
-            if m.outcome != MissionOutcome.DISPATCHED or m.cancel_requested or m.order is None:
+            if m.cancel_requested or m.order is None:
+                continue
+            if m.outcome != MissionOutcome.DISPATCHED and not (
+                m.outcome == MissionOutcome.ACTIVE and m.update_acked < m.order.orderUpdateId
+            ):
                 continue
             robot = self._robot(m)
             if robot.availability != "online" or not _due(
@@ -548,6 +1044,62 @@ class Dispatcher:
                     m.order_id,
                     m.sends,
                     f"; it reports {'; '.join(pending)}" if pending else "",
+                )
+
+    def _extend_cleared(self, now_s: float) -> None:
+        """Release the horizon of missions cleared since (VDA 5050 6.6.2: same orderId,
+        orderUpdateId + 1, the update starts at the current base end)."""
+        for m in self._missions.values():
+            if not m.extend_due or m.full is None or m.order is None or m.horizon_at is None:
+                continue
+            if m.outcome != MissionOutcome.ACTIVE or m.cancel_requested:
+                continue  # an update only continues an order the robot holds
+            if m.update_acked < m.order.orderUpdateId:
+                continue  # one update in flight at a time
+            robot = self._robot(m)
+            if robot.availability != "online":
+                continue
+            m.extend_due = False
+            stitch = m.horizon_at - 1
+            gate = self._planner.gate(m.route, m.cleared, start=stitch - m.offset)
+            horizon = None if gate is None else gate[0] + m.offset
+            if horizon == m.horizon_at:
+                continue
+            env = self._sender.envelope(robot, TopicName.ORDER)
+            update = without_horizon_actions(order_update(m.full, stitch, horizon, env))
+            m.full = m.full.model_copy(update={"orderUpdateId": update.orderUpdateId})
+            m.order = update
+            m.horizon_at = horizon
+            m.held_zone = None if gate is None else gate[1]
+            state = robot.state
+            m.errors_before = frozenset(
+                _error_key(e)
+                for e in (state.errors if state is not None else [])
+                if e.errorType in REJECTION_ERROR_TYPES
+            )
+            self._sender.send(robot, TopicName.ORDER, update)
+            m.last_sent_s = now_s
+            m.sends = 1
+            m.warned_unacked = False
+            until = m.full.nodes[-1 if horizon is None else horizon - 1].nodeId
+            log.info(
+                "mission %s: order update %s/%d releases the route up to %s",
+                m.spec.id,
+                update.orderId,
+                update.orderUpdateId,
+                until,
+            )
+            self._events.emit(
+                m.kind,
+                m.spec.id,
+                f"extended: order {update.orderId} update {update.orderUpdateId} "
+                f"releases the route up to node {until}",
+            )
+            if gate is None:
+                m.waiting = None
+            else:
+                self._note_waiting(
+                    m, f"waiting (clearance): zone {gate[1]} from node {m.route[gate[0] - 1]}"
                 )
 
     # -- instant actions
@@ -600,11 +1152,40 @@ class Dispatcher:
 
     # -- following a mission through the states
 
+    def _lost_because(self, robot: RobotRecord, now_s: float) -> str | None:
+        """Why ``robot`` counts as lost for the missions the allocator gave it, or None:
+        its connection says OFFLINE/CONNECTIONBROKEN (and no state came since), or no
+        state for ``lost_after_silent_s``."""
+        if robot.availability == "offline":
+            conn = robot.connection.value if robot.connection is not None else "OFFLINE"
+            return f"connection {conn}"
+        heard = robot.last_state_at_s
+        if heard is not None and now_s - heard >= self._lost_after_silent_s - _EPSILON_S:
+            return f"no state for {now_s - heard:.1f} s"
+        return None
+
     def _check_lost(self, now_s: float) -> None:
-        for m in self._missions.values():
+        for m in list(self._missions.values()):
+            if m.outcome == MissionOutcome.PENDING:
+                if m.robot_key is not None and not m.pinned and m.kind == "mission":
+                    # held for an emergency by a preemption: let it go if the robot is lost
+                    why = self._lost_because(self._robot(m), now_s)
+                    if why is not None:
+                        m.robot_key = None
+                        self._note_waiting(m, f"waiting: robot lost ({why}); allocating again")
+                continue
             if not m.running:
                 continue
             robot = self._robot(m)
+            if not m.pinned or m.kind != "mission":
+                why = self._lost_because(robot, now_s)
+                if why is None:
+                    continue
+                if m.kind != "mission":
+                    self._end(m, MissionOutcome.ABORTED, f"robot lost: {why}", now_s)
+                else:
+                    self._requeue(m, f"robot {robot.key} lost ({why}); reassigning")
+                continue
             since = robot.unavailable_since_s
             if robot.availability in ("offline", "stale") and since is not None:
                 away_s = now_s - since
@@ -619,12 +1200,19 @@ class Dispatcher:
     def _track(self, m: _Mission, robot: RobotRecord, state: State, now_s: float) -> None:
         assert m.order is not None
         ours = state.orderId == m.order.orderId
+        if ours:
+            m.update_acked = max(m.update_acked, state.orderUpdateId)
         if m.outcome == MissionOutcome.DISPATCHED:
             if ours and state.orderUpdateId == m.order.orderUpdateId:
                 m.acknowledged_at_s = now_s
                 self._set(m, MissionOutcome.ACTIVE, f"acknowledged by {robot.key}")
             else:
                 self._track_unacknowledged(m, state, now_s)
+                return
+        if ours and m.update_acked < m.order.orderUpdateId:
+            rejection = self._rejection(m, state)
+            if rejection is not None:
+                self._end(m, MissionOutcome.FAILED, f"update rejected by robot: {rejection}", now_s)
                 return
         if not ours:
             self._end(
@@ -638,7 +1226,10 @@ class Dispatcher:
         if m.cancel_action_id is not None:
             cancel = self._action_status(state, m.cancel_action_id)
             if cancel == ActionStatus.FINISHED:
-                self._end(m, MissionOutcome.ABORTED, "cancelled", now_s)
+                if m.requeue_on_cancel:
+                    self._requeue(m, f"displaced from {robot.key} by an emergency mission")
+                else:
+                    self._end(m, MissionOutcome.ABORTED, m.cancel_note, now_s)
                 return
             if cancel == ActionStatus.FAILED:
                 # The robot could not cancel (or its order had already ended): judge the
@@ -664,9 +1255,12 @@ class Dispatcher:
             if cancel is not None and cancel in _TERMINAL_ACTION:
                 # FAILED means it had no order to cancel: ours never arrived (and is no
                 # longer resent).  Should it arrive late, _clean_orphan cancels it.
-                self._end(
-                    m, MissionOutcome.ABORTED, "cancelled before the robot accepted it", now_s
-                )
+                if m.requeue_on_cancel:
+                    self._requeue(m, "displaced by an emergency mission before it started")
+                else:
+                    self._end(
+                        m, MissionOutcome.ABORTED, "cancelled before the robot accepted it", now_s
+                    )
                 return
         fatal = [e for e in state.errors if e.errorLevel == ErrorLevel.FATAL]
         if fatal:
@@ -694,11 +1288,12 @@ class Dispatcher:
         return None
 
     def _update_progress(self, m: _Mission, state: State) -> None:
-        assert m.order is not None
-        total = len(m.order.nodes)
+        assert m.full is not None
+        nodes = m.full.nodes
+        total = len(nodes)
         done = 0
         seq = state.lastNodeSequenceId
-        if seq % 2 == 0 and seq // 2 < total and m.order.nodes[seq // 2].nodeId == state.lastNodeId:
+        if seq % 2 == 0 and seq // 2 < total and nodes[seq // 2].nodeId == state.lastNodeId:
             done = seq // 2 + 1
         if state.nodeStates:
             # Only while the order runs: a cancelled order also has no nodeStates left.
@@ -728,7 +1323,8 @@ class Dispatcher:
             )
             self._end(m, MissionOutcome.FAILED, reason, now_s)
             return
-        final = m.order.nodes[-1].nodeId
+        assert m.full is not None
+        final = m.full.nodes[-1].nodeId
         if state.lastNodeId != final:
             self._end(
                 m,
@@ -737,7 +1333,7 @@ class Dispatcher:
                 now_s,
             )
             return
-        m.nodes_done = len(m.order.nodes)
+        m.nodes_done = len(m.full.nodes)
         self._end(m, MissionOutcome.COMPLETED, f"reached {final!r}, all actions finished", now_s)
 
     def _clean_orphan(self, robot: RobotRecord, state: State) -> None:
@@ -745,7 +1341,8 @@ class Dispatcher:
         if owner is None or state.orderId in self._cleaned_orders:
             return
         m = self._missions[owner]
-        if m.outcome not in (MissionOutcome.FAILED, MissionOutcome.ABORTED):
+        superseded = m.order_id != state.orderId  # requeued: it runs (or will) elsewhere
+        if m.outcome not in (MissionOutcome.FAILED, MissionOutcome.ABORTED) and not superseded:
             return
         executing = bool(state.nodeStates or state.edgeStates) or any(
             a.actionId in m.actions and a.actionStatus not in _TERMINAL_ACTION
@@ -754,13 +1351,18 @@ class Dispatcher:
         if executing:
             self._cleaned_orders.add(state.orderId)
             log.warning(
-                "robot %s still executes order %s of %s mission %s: cancelling it",
+                "robot %s still executes order %s of mission %s (%s): cancelling it",
                 robot.key,
                 state.orderId,
-                m.outcome.value,
                 m.spec.id,
+                "superseded" if superseded else m.outcome.value,
             )
             self._queue_instant(robot, "cancelOrder", "cleanup", None)
+            self._events.emit(
+                m.kind,
+                m.spec.id,
+                f"cleanup: {robot.key} still ran order {state.orderId}; cancelOrder sent",
+            )
 
     @staticmethod
     def _action_status(state: State, action_id: str) -> ActionStatus | None:
@@ -768,6 +1370,30 @@ class Dispatcher:
             if a.actionId == action_id:
                 return a.actionStatus
         return None
+
+
+def _where(site: SiteMap, robot: RobotRecord) -> tuple[float, float] | None:
+    """Where the robot is (x, y in metres): its reported position on this map, else its
+    last node; None when unknown."""
+    s = robot.state
+    if s is None:
+        return None
+    pos = s.agvPosition
+    if pos is not None and pos.positionInitialized and pos.mapId == site.map_id:
+        return (pos.x, pos.y)
+    if site.has_node(s.lastNodeId):
+        node = site.node(s.lastNodeId)
+        return (node.x, node.y)
+    return None
+
+
+def _scope_text(serials: Iterable[str] | None, zone: str | None) -> str:
+    parts = []
+    if serials is not None:
+        parts.append("robots " + ", ".join(serials))
+    if zone is not None:
+        parts.append(f"zone {zone}")
+    return "; ".join(parts) or "fleet"
 
 
 def _describe(errors: Iterable[Error]) -> str:

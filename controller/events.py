@@ -17,7 +17,7 @@ from missions.clock import Clock
 
 log = logging.getLogger(__name__)
 
-EventKind = Literal["robot", "mission", "protocol", "alarm", "alert", "hazard"]
+EventKind = Literal["robot", "mission", "protocol", "alarm", "alert", "hazard", "charge", "fleet"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class ControllerEvent:
     kind: str
     """"robot" (availability change), "mission" (outcome change), "protocol" (rejection),
     "alarm" (a gas alarm raised or cleared), "alert" (an alert new, escalated, cleared or
-    acknowledged) or "hazard" (the hazard picture registered a hazard for the first time)"""
+    acknowledged), "hazard" (the hazard picture registered a hazard for the first time),
+    "charge" (a robot's drive to a charger) or "fleet" (a fleet-wide, zone or robot
+    command: stop, resume, assemble)"""
     subject: str
     """robot key "manufacturer/serial" (robot, alarm), mission id, the MQTT topic of a
     rejected message, an alert's condition key, or a hazard (``gas:H2S``, ``fire``)"""

@@ -9,7 +9,9 @@ version, robot identity), so the same inputs always give the same order.  An ord
   :meth:`missions.site.SiteMap.route_through` does, leg by leg so we know at which node
   each step is reached);
 * numbers nodes 0, 2, 4, ... and edges 1, 3, 5, ... (section 6.6.2);
-* releases every node and edge (no horizon yet: horizon gating is future work);
+* releases every node and edge up to ``horizon_from`` (the first node past the boundary
+  of a zone that waits for a permit or an operator's clearance); the rest is the horizon
+  (``released: false``), released later by :func:`order_update` (section 6.6.2);
 * attaches each step's actions to the node where that step is reached, with ids
   ``f"{order_id}:{step}:{i}"`` that are unique within the order and deterministic.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
@@ -101,10 +103,18 @@ def off_node_position(
     return (position.x, position.y)
 
 
+PathFn = Callable[[str, str], list[str] | None]
+"""(start node, goal node) -> the node path, None when there is none"""
+
+
 def plan_route(
-    mission: MissionSpec, site: SiteMap, start_node_id: str
+    mission: MissionSpec, site: SiteMap, start_node_id: str, path: PathFn | None = None
 ) -> tuple[list[str], list[int]]:
     """(route node ids from ``start_node_id``, route index at which each step is reached).
+
+    ``path`` finds each leg (the allocator's graph at the robot's rating,
+    :meth:`controller.fleet_plan.FleetPlanner.path_fn`); default the zone-blind
+    :meth:`SiteMap.shortest_path`.
 
     Raises:
         MissionError: a node is unknown or a leg has no route.
@@ -114,6 +124,7 @@ def plan_route(
             f"mission {mission.id!r}: start node {start_node_id!r} is not on site map "
             f"{site.map_id!r}"
         )
+    find = path if path is not None else site.shortest_path
     route = [start_node_id]
     reached_at: list[int] = []
     for i, step in enumerate(mission.steps):
@@ -122,11 +133,12 @@ def plan_route(
                 f"mission {mission.id!r}: steps.{i}.node {step.node!r} is not on site map "
                 f"{site.map_id!r}"
             )
-        leg = site.shortest_path(route[-1], step.node)
+        leg = find(route[-1], step.node)
         if leg is None:
+            within = "" if path is None else " within the robot's hazardous-area rating"
             raise MissionError(
                 f"mission {mission.id!r}: no route from {route[-1]!r} to steps.{i}.node "
-                f"{step.node!r} on site map {site.map_id!r}"
+                f"{step.node!r} on site map {site.map_id!r}{within}"
             )
         # A step on the node we are already at adds no leg: its actions join that node.
         route.extend(leg[1:])
@@ -166,16 +178,24 @@ def build_order(
     timestamp: str,
     allowed_deviation_xy_m: float,
     rejoin_from: tuple[float, float] | None = None,
+    path: PathFn | None = None,
+    horizon_from: int | None = None,
 ) -> Order:
     """The VDA 5050 order (orderUpdateId 0) that runs ``mission`` from ``start_node_id``.
 
     ``rejoin_from`` (x, y in metres, see :func:`off_node_position`) prepends a temporary
     node where the robot stands and an edge from there to ``start_node_id``.
+    ``horizon_from``: index in the route (from ``start_node_id``, see :func:`plan_route`)
+    of the first node not released; None releases everything.  At least 1: the first
+    node is always released.
 
     Raises:
         MissionError: unknown node, no route, or a value the wire format cannot carry.
     """
-    route, reached_at = plan_route(mission, site, start_node_id)
+    route, reached_at = plan_route(mission, site, start_node_id, path)
+    if horizon_from is not None and horizon_from < 1:
+        raise ValueError(f"horizon_from must be at least 1, got {horizon_from}")
+    release_below = len(route) if horizon_from is None else horizon_from
     actions_at: list[list[Action]] = [[] for _ in route]
     for step_no, (step, idx) in enumerate(zip(mission.steps, reached_at, strict=True)):
         for i, action in enumerate(step.actions):
@@ -189,7 +209,7 @@ def build_order(
                 Node(
                     nodeId=node_id,
                     sequenceId=2 * (i + off),
-                    released=True,
+                    released=i < release_below,
                     actions=actions_at[i],
                     nodePosition=NodePosition(
                         x=float(site_node.x),
@@ -207,7 +227,7 @@ def build_order(
                 Edge(
                     edgeId=site.edge_id(a, b),
                     sequenceId=2 * (i + off) + 1,
-                    released=True,
+                    released=i + 1 < release_below,
                     startNodeId=a,
                     endNodeId=b,
                     actions=[],
@@ -254,6 +274,60 @@ def build_order(
         )
     except ValidationError as exc:
         raise MissionError(f"mission {mission.id!r}: cannot encode as an order: {exc}") from exc
+
+
+def base_end(order: Order) -> int:
+    """Index in ``order.nodes`` of its last released node (the end of the base)."""
+    return max(i for i, n in enumerate(order.nodes) if n.released)
+
+
+def order_update(full: Order, stitch: int, horizon_from: int | None, envelope: Envelope) -> Order:
+    """The update (VDA 5050 6.6.2) that releases ``full``'s nodes up to ``horizon_from``.
+
+    ``full`` is the whole order (every node, as first sent, with the orderUpdateId of the
+    last message sent); ``stitch`` the index in ``full.nodes`` of the current base end,
+    which the update starts with, unchanged (the robot keeps its first instructions for
+    it); ``horizon_from`` the index of the first node still held back, None for none.
+    The update's orderUpdateId is ``full``'s plus one.
+    """
+    end = len(full.nodes) if horizon_from is None else horizon_from
+    if not stitch < end <= len(full.nodes):
+        raise ValueError(f"horizon_from {horizon_from} must lie after the base end {stitch}")
+    nodes = [
+        n.model_copy(update={"released": i < end}) for i, n in enumerate(full.nodes) if i >= stitch
+    ]
+    edges = [
+        e.model_copy(update={"released": i + 1 < end})
+        for i, e in enumerate(full.edges)
+        if i >= stitch
+    ]
+    return full.model_copy(
+        update={
+            **envelope.fields(),
+            "orderUpdateId": full.orderUpdateId + 1,
+            "nodes": nodes,
+            "edges": edges,
+        }
+    )
+
+
+def without_horizon_actions(order: Order) -> Order:
+    """``order`` as sent: no actions on unreleased nodes and edges.  They come with the
+    update that releases them; sent earlier, the robot would hold their actionIds already
+    and could refuse the update that repeats them (a robot may check that actionIds are
+    unique over the order)."""
+    if all(n.released for n in order.nodes):
+        return order
+    return order.model_copy(
+        update={
+            "nodes": [
+                n if n.released else n.model_copy(update={"actions": []}) for n in order.nodes
+            ],
+            "edges": [
+                e if e.released else e.model_copy(update={"actions": []}) for e in order.edges
+            ],
+        }
+    )
 
 
 def instant_action(action_type: str, action_id: str) -> Action:

@@ -114,6 +114,8 @@ class RobotRecord:
     last_state_at_s: float | None = None
     factsheet_actions: tuple[str, ...] | None = None
     """None until a factsheet arrived"""
+    factsheet_speed_max_m_s: float | None = None
+    """the factsheet's physicalParameters.speedMax; None until a factsheet arrived"""
     availability: Availability = "unknown"
     unavailable_since_s: float | None = None
     """when the robot stopped being online (None while online or never seen)"""
@@ -267,6 +269,7 @@ class Registry:
             log.info("robot %s: connection %s", robot.key, msg.connectionState.value)
         else:
             robot.factsheet_actions = tuple(a.actionType for a in msg.protocolFeatures.agvActions)
+            robot.factsheet_speed_max_m_s = msg.physicalParameters.speedMax
             log.info(
                 "robot %s: factsheet with actions %s",
                 robot.key,

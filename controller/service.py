@@ -46,6 +46,7 @@ from controller.alerts import (
 )
 from controller.dispatcher import Dispatcher, MissionStatus
 from controller.events import ControllerEvent, EventEmitter, EventListener
+from controller.fleet_plan import FleetPlanner, FleetPlanSettings
 from controller.hazard_watch import (
     REASON_BAD_FRAME,
     REASON_FRAME_UNKNOWN_ROBOT,
@@ -105,7 +106,14 @@ class ControllerSettings:
     stale_after_s: float = 3.0
     """no state for this long -> robot "stale" """
     lost_after_s: float = 30.0
-    """offline/stale this long with an active mission -> mission aborted "robot lost" """
+    """offline/stale this long with a mission pinned to it -> mission aborted "robot lost" """
+    state_interval_s: float = 1.0
+    """how often robots are expected to send a state (s)"""
+    lost_after_missed_states: int = 5
+    """a robot with no state for this many intervals, or whose connection is
+    OFFLINE/CONNECTIONBROKEN, is lost: missions the allocator gave it are reassigned"""
+    fleet_plan: FleetPlanSettings = field(default_factory=FleetPlanSettings)
+    """robot ratings, battery models, area classes, clearance zones (docs/allocation.md)"""
     resend_interval_s: float = 1.0
     """resend an unacknowledged order / instant action this often"""
     allowed_deviation_xy_m: float = 0.5
@@ -189,6 +197,8 @@ class Controller:
             resend_interval_s=settings.resend_interval_s,
             lost_after_s=settings.lost_after_s,
             allowed_deviation_xy_m=settings.allowed_deviation_xy_m,
+            lost_after_silent_s=settings.state_interval_s * settings.lost_after_missed_states,
+            planner=FleetPlanner(site, settings.fleet_plan),
         )
         self._heartbeat = Heartbeat(
             bus, clock, settings.interface, settings.controller_id, settings.heartbeat_interval_s
@@ -319,6 +329,35 @@ class Controller:
         """stopPause to the mission's robot.  Raises MissionError if it never had one."""
         with self._lock:
             self._dispatcher.resume(mission_id)
+
+    def clear(self, mission_id: str, zones: Sequence[str] | None = None) -> list[str]:
+        """An operator's clearance for the mission to enter ``zones`` (None: the zone its
+        order now waits at); the order's horizon is then released by an order update.
+        Returns the zones newly cleared.  Raises MissionError (unknown or ended mission,
+        unknown zone, nothing to clear)."""
+        with self._lock:
+            return self._dispatcher.clear(mission_id, zones)
+
+    def stop(self, robots: Sequence[str] | None = None, zone: str | None = None) -> list[str]:
+        """``startPause`` to the robots named (serial numbers), or standing in ``zone``, or
+        the whole fleet; their keys.  Raises MissionError for an unknown robot or zone."""
+        with self._lock:
+            return self._dispatcher.stop(robots, zone)
+
+    def resume_robots(
+        self, robots: Sequence[str] | None = None, zone: str | None = None
+    ) -> list[str]:
+        """``stopPause`` to the same kinds of scope as :meth:`stop`; for the whole fleet it
+        also lets allocation run again after :meth:`assemble`."""
+        with self._lock:
+            return self._dispatcher.resume_robots(robots, zone)
+
+    def assemble(self) -> dict[str, str | None]:
+        """Every robot to its nearest reachable node of a safe assembly zone (missions
+        cancelled, allocation suspended until the fleet is resumed): key -> node (None:
+        none reachable or position unknown)."""
+        with self._lock:
+            return self._dispatcher.assemble(self._clock.monotonic())
 
     def request_factsheet(self, serial: str) -> None:
         """factsheetRequest to the robot with this serial number.
@@ -574,6 +613,13 @@ class Controller:
         """True when every mission submitted so far has a terminal outcome."""
         with self._lock:
             return self._dispatcher.all_terminal()
+
+    def missions_run_twice(self) -> list[str]:
+        """Missions a robot completed under an order the controller had given up (the
+        mission was reassigned and ran elsewhere).  Empty unless the orphan cleanup
+        failed: a drill fails on any."""
+        with self._lock:
+            return list(self._dispatcher.runs_twice)
 
     def robots(self) -> list[RobotStatus]:
         with self._lock:

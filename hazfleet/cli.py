@@ -26,7 +26,7 @@ from drivers.broker import EmbeddedBroker
 from drivers.config_file import validation_to_config_error
 from drivers.errors import ConfigError, HazfleetError, TransportError
 from drivers.mqtt import MqttSettings, parse_broker_url
-from hazfleet import __version__, cli_alerts, cli_detect, cli_missions, paths, serve
+from hazfleet import __version__, cli_alerts, cli_detect, cli_fleet, cli_missions, paths, serve
 from hazfleet.config import HazfleetConfig, load_config
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.register(sub)
     cli_missions.register(sub)
     cli_alerts.register(sub)
+    cli_fleet.register(sub)
     cli_detect.register(sub)
     return p
 
@@ -322,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_missions.run_user(args, cfg)
         if args.command == "alert":
             return cli_alerts.run_alert(args, cfg, console)
+        if args.command == "fleet":
+            return cli_fleet.run_fleet(args, cfg, console)
     except ConfigError as e:
         console.print(f"[red]error:[/] {e}", highlight=False)
         return EXIT_USAGE

@@ -30,17 +30,19 @@ import signal
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
 
+from controller.fleet_plan import FleetPlanner, FleetPlanSettings
 from drivers.config_file import load_yaml, validation_to_config_error
 from drivers.errors import ConfigError
 from hazfleet import paths
 from hazfleet.config import FleetConfig, HazfleetConfig
+from missions.capabilities import RobotConfig
 from missions.fleet import RobotRef
 from missions.site import SiteMap
 
@@ -59,6 +61,8 @@ class Fleet:
     site: SiteMap
     robots: tuple[RobotRef, ...]
     interface: str
+    plan: FleetPlanSettings
+    """ratings, battery models, area classes, clearance zones for the allocator"""
 
 
 def load_fleet(cfg: FleetConfig) -> Fleet:
@@ -73,22 +77,35 @@ def load_fleet(cfg: FleetConfig) -> Fleet:
     if not isinstance(data, dict):
         raise ConfigError(str(path), "", "expected a scenario or a site map (a mapping)")
     interface = cfg.interface
+    configs: dict[str, RobotConfig] = {}
     if "site" in data:
         from simulator.scenario import load_scenario  # the scenario format lives there
 
         scenario = load_scenario(path)
         site = scenario.site
-        robots = tuple(cfg.robots) or tuple(
-            RobotRef(manufacturer=r.manufacturer, serial=r.serial) for r in scenario.robots
-        )
+        robots = tuple(
+            RobotRef(manufacturer=r.manufacturer, serial=r.serial) for r in cfg.robots
+        ) or tuple(RobotRef(manufacturer=r.manufacturer, serial=r.serial) for r in scenario.robots)
         interface = interface or scenario.interface
+        configs = scenario.robot_configs()
+        plan = cfg.plan_settings(configs)
+        plan = replace(
+            plan,
+            area_classes={**scenario.area_classes, **plan.area_classes},
+            clearance_zones=plan.clearance_zones | frozenset(scenario.clearance_zones),
+        )
     else:
         try:
             site = SiteMap.model_validate(data)
         except ValidationError as e:
             raise validation_to_config_error(str(path), e) from e
-        robots = tuple(cfg.robots)
-    return Fleet(site=site, robots=robots, interface=interface or DEFAULT_INTERFACE)
+        robots = tuple(RobotRef(manufacturer=r.manufacturer, serial=r.serial) for r in cfg.robots)
+        plan = cfg.plan_settings()
+    try:
+        FleetPlanner(site, plan)  # area classes and clearance zones must name zones of the site
+    except ValueError as e:
+        raise ConfigError("fleet", "", str(e)) from e
+    return Fleet(site=site, robots=robots, interface=interface or DEFAULT_INTERFACE, plan=plan)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,7 +156,7 @@ def serve(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> in
     except PydanticValidationError as e:
         raise validation_to_config_error("--broker", e) from e
     fleet = load_fleet(cfg.fleet)
-    settings = cfg.controller.settings(fleet.interface)
+    settings = cfg.controller.settings(fleet.interface, fleet.plan)
 
     # bound first: a port in use fails before anything starts, with a clear message
     listener = _bind(host, port)
@@ -208,6 +225,8 @@ def serve(args: argparse.Namespace, cfg: HazfleetConfig, console: Console) -> in
             robots=controller.robots,
             alerts=controller,
             picture=controller.hazard_picture,
+            runs=controller.missions,
+            fleet=controller,
         )
         server = uvicorn.Server(
             uvicorn.Config(

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from missions.model import Priority
+
 ParamValue = str | int | float | bool | list[str | int | float | bool]
 
 
@@ -39,6 +41,13 @@ class MissionSpec(_Strict):
     robot: str | None = None
     """serial number of the robot to use; None lets the controller pick an idle one"""
     steps: list[MissionStep] = Field(min_length=1)
+    priority: Priority = Priority.ROUTINE
+    """batch the allocator serves it in; an emergency may displace a routine mission
+    (docs/allocation.md)"""
+    cleared_zones: list[str] = Field(default_factory=list)
+    """zones the mission may enter without waiting for an operator's clearance (those its
+    approved permit covers); the others that need clearance hold the order's horizon at
+    their boundary (docs/allocation.md, "Horizon")"""
 
 
 class MissionOutcome(StrEnum):

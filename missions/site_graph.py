@@ -294,6 +294,12 @@ class SiteGraph:
         """ids of the zones whose polygon holds the node"""
         return list(self._node_zones.get(self.node_index(node_id), []))
 
+    def edge_zones(self, start: str, end: str) -> list[str]:
+        """ids of the zones the edge from ``start`` to ``end`` touches (an end node inside,
+        or the segment meeting a side); empty for node pairs without an edge"""
+        key = (self.node_index(start), self.node_index(end))
+        return list(self._edge_zones.get(key, []))
+
     def no_go_zone_of(self, node_id: str) -> str | None:
         """the no-go zone the node lies in, if any"""
         for zid in self.node_zones(node_id):

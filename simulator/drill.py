@@ -231,7 +231,13 @@ class DrillRunner:
         self.speed = speed
         self._mqtt = mqtt
         base = controller_settings or ControllerSettings()
-        self._settings = ControllerSettings(**{**base.__dict__, "interface": scenario.interface})
+        self._settings = ControllerSettings(
+            **{
+                **base.__dict__,
+                "interface": scenario.interface,
+                "fleet_plan": scenario.fleet_plan(base.fleet_plan),
+            }
+        )
         self._on_progress = on_progress
         self._progress_every_s = progress_every_s
         epoch = time.time() if wall_start_epoch_s is None else wall_start_epoch_s
@@ -550,6 +556,7 @@ class DrillRunner:
             )
         if self.tracker.lost:
             failures.append(f"{self.tracker.lost} messages were lost on the broker")
+        failures.extend(f"ran twice: {text}" for text in controller.missions_run_twice())
         if self.faults is not None:
             failures.extend(f"fault {e}" for e in self.faults.errors)
         picture = controller.hazard_picture()

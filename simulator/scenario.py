@@ -4,6 +4,7 @@ criteria that decide whether the drill passed.  Loaded from ``config/drills/*.ya
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ from pydantic import (
     model_validator,
 )
 
+from controller.fleet_plan import FleetPlanSettings
 from drivers.config_file import load_model
 from missions.alarms import CHANNEL_UNITS
+from missions.capabilities import AreaClass, BatteryModel, HazardRating, RobotConfig
 from missions.fleet import SERIAL_PATTERN
 from missions.mission import MissionOutcome, MissionSpec
 from missions.site import SiteMap
@@ -64,6 +67,19 @@ class RobotEntry(_Strict):
     """action types it can do; None gives the simulator's full default set"""
     rating: ExposureRating | None = None
     """what it is built to withstand; None: no rating (the KPI skips it)"""
+    area_rating: HazardRating | None = None
+    """its ATEX/IECEx hazardous-area certification, for the controller's allocator;
+    None (and no ``battery_model``): the controller knows nothing beyond its factsheet"""
+    battery_model: BatteryModel | None = None
+    """how the allocator plans its charge (docs/allocation.md)"""
+
+    def robot_config(self) -> RobotConfig | None:
+        if self.area_rating is None and self.battery_model is None:
+            return None
+        return RobotConfig(
+            rating=self.area_rating or HazardRating.NONE,
+            battery=self.battery_model or BatteryModel(),
+        )
 
 
 class ScheduledMission(MissionSpec):
@@ -104,6 +120,10 @@ class Scenario(_Strict):
     """gas releases, radiation sources, shields and fires on the drill's timeline"""
     faults: list[FaultEntry] = Field(default_factory=list)
     """link losses, broker outages and robot failures on the drill's timeline"""
+    area_classes: dict[str, AreaClass] = Field(default_factory=dict)
+    """hazardous zone id -> zone_1 / zone_2 for the allocator (unlisted: zone 1)"""
+    clearance_zones: list[str] = Field(default_factory=list)
+    """zones besides the hazardous ones whose entry waits for an operator's clearance"""
 
     @field_validator("faults", mode="wrap")
     @classmethod
@@ -146,6 +166,14 @@ class Scenario(_Strict):
             problem = check_world(self.site, self.world, self.hazards)
             if problem is not None:
                 raise ValueError(f"{problem[0]}: {problem[1]}")
+        zone_ids = {z.id for z in self.site.zones}
+        for name, zones in (
+            ("area_classes", list(self.area_classes)),
+            ("clearance_zones", self.clearance_zones),
+        ):
+            for zid in zones:
+                if zid not in zone_ids:
+                    raise ValueError(f"{name}.{zid}: no zone {zid!r} on the site")
         fault_problem = check_faults(self.faults, serials)
         if fault_problem is not None:
             raise ValueError(f"{fault_problem[0]}: {fault_problem[1]}")
@@ -170,6 +198,26 @@ class Scenario(_Strict):
         if self.world is None or self.world.occupancy is None:
             return None
         return self.world.occupancy.load()
+
+    def robot_configs(self) -> dict[str, RobotConfig]:
+        """robot key -> allocator configuration, for robots whose entry gives one"""
+        out = {}
+        for r in self.robots:
+            cfg = r.robot_config()
+            if cfg is not None:
+                out[f"{r.manufacturer}/{r.serial}"] = cfg
+        return out
+
+    def fleet_plan(self, base: FleetPlanSettings | None = None) -> FleetPlanSettings:
+        """The controller's allocator settings for this drill: ``base``'s, with this
+        scenario's robot configurations, area classes and clearance zones added."""
+        b = base if base is not None else FleetPlanSettings()
+        return dataclasses.replace(
+            b,
+            robots={**b.robots, **self.robot_configs()},
+            area_classes={**b.area_classes, **self.area_classes},
+            clearance_zones=b.clearance_zones | frozenset(self.clearance_zones),
+        )
 
     def mission_spec(self, m: ScheduledMission) -> MissionSpec:
         return MissionSpec.model_validate(m.model_dump(exclude={"at_s", "expect"}))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -51,11 +51,16 @@ from controller.api.schemas import (
     AckBody,
     AlertDetail,
     AlertList,
+    AssembleOut,
+    ClearBody,
+    ClearOut,
     MissionDetail,
     MissionList,
     ReasonBody,
     RejectBody,
     RobotOut,
+    ScopeBody,
+    ScopeOut,
     TemplateOut,
     alert_detail,
     alert_summary,
@@ -63,10 +68,11 @@ from controller.api.schemas import (
     mission_summary,
     robot_out,
 )
+from controller.dispatcher import MissionStatus
 from controller.missions_service import MissionService, MissionView
 from controller.registry import RobotStatus
 from controller.store import ReleaseRecord, Store
-from drivers.errors import LifecycleError, MissionError, PermitError
+from drivers.errors import HazfleetError, LifecycleError, MissionError, PermitError
 from missions.lifecycle import MissionState
 from missions.model import MissionRequest, MissionValidationError, Priority
 from missions.templates import TEMPLATES
@@ -108,6 +114,20 @@ class AlertDesk(Protocol):
     def acknowledge(self, alert_id: str, who: str, note: str = "") -> Alert: ...
 
 
+class FleetDesk(Protocol):
+    """What the fleet endpoints need of the controller (``Controller`` has it)."""
+
+    def clear(self, mission_id: str, zones: Sequence[str] | None = None) -> list[str]: ...
+
+    def stop(self, robots: Sequence[str] | None = None, zone: str | None = None) -> list[str]: ...
+
+    def resume_robots(
+        self, robots: Sequence[str] | None = None, zone: str | None = None
+    ) -> list[str]: ...
+
+    def assemble(self) -> dict[str, str | None]: ...
+
+
 class StoreAlertDesk:
     """Alerts straight from the store; acknowledgements stamped with the system time."""
 
@@ -126,6 +146,8 @@ class StoreAlertDesk:
 
 Reader = Annotated[Principal, Depends(require(Action.READ))]
 """a caller allowed to read (every role)"""
+Stopper = Annotated[Principal, Depends(require(Action.STOP))]
+"""a caller allowed to stop, resume and assemble robots"""
 
 
 def _direct(fn: Callable[[], T]) -> T:
@@ -184,10 +206,15 @@ def create_app(
     exclusive: Exclusive | None = None,
     alerts: AlertDesk | None = None,
     picture: Callable[[], dict[str, Any] | None] | None = None,
+    runs: Callable[[], list[MissionStatus]] | None = None,
+    fleet: FleetDesk | None = None,
 ) -> FastAPI:
     """The API over ``service``; ``store`` resolves bearer tokens; ``robots`` lists the fleet;
     ``alerts`` serves the alerts (default: the store itself); ``picture`` gives the live
-    hazard picture's digest (``Controller.hazard_picture``; None: no controller here)."""
+    hazard picture's digest (``Controller.hazard_picture``; None: no controller here);
+    ``runs`` the controller's missions (``Controller.missions``), shown as a mission's
+    ``run`` (its robot, and why it waits when no robot can take it); ``fleet`` takes
+    clearances, stops and the assembly order (the Controller; None: 503 for those)."""
     run: Exclusive = exclusive if exclusive is not None else _direct
     desk: AlertDesk = alerts if alerts is not None else StoreAlertDesk(store)
 
@@ -319,7 +346,10 @@ def create_app(
             return service.get(mission_id), service.releases(mission_id)
 
         view, releases = await call(get)
-        return mission_detail(view, releases)
+        run = None
+        if runs is not None and view.run_id is not None:
+            run = next((r for r in await run_in_threadpool(runs) if r.id == view.run_id), None)
+        return mission_detail(view, releases, run)
 
     def _action_route(
         verb: Action, summary: str
@@ -396,6 +426,92 @@ def create_app(
             lambda: act(mission_id, lambda: service.resume(mission_id, who.name, reason))
         )
         return mission_detail(view)
+
+    def fleet_desk() -> FleetDesk:
+        if fleet is None:
+            raise HazfleetError("no controller runs in this process")
+        return fleet
+
+    @app.post(
+        f"{API_PREFIX}/missions/{{mission_id}}/clear",
+        tags=["missions"],
+        summary="clear the mission's order into a zone that waits for clearance",
+        response_model=ClearOut,
+        responses={
+            404: {"description": "no such mission"},
+            409: {"description": "the mission has no run, or it has ended"},
+            422: {"description": "an unknown zone"},
+        },
+    )
+    async def clear_mission(
+        mission_id: str,
+        who: Annotated[Principal, Depends(require(Action.CLEAR))],
+        body: Annotated[ClearBody | None, Body()] = None,
+    ) -> ClearOut:
+        zones = body.zones if body is not None else None
+
+        def run_clear() -> tuple[list[str], MissionView]:
+            existing(mission_id)
+            view = service.get(mission_id)
+            if view.run_id is None:
+                raise ActionRefused(f"mission {mission_id!r} has not been released to a robot")
+            try:
+                cleared = fleet_desk().clear(view.run_id, zones)
+            except MissionError as e:
+                if str(e).startswith("zones:"):
+                    raise  # a bad request: 422 naming the field
+                raise ActionRefused(str(e)) from e
+            return cleared, view
+
+        cleared, view = await call(run_clear)
+        log.info("mission %s cleared into %s by %s", mission_id, cleared, who.name)
+        run = None
+        if runs is not None and view.run_id is not None:
+            run = next((r for r in await run_in_threadpool(runs) if r.id == view.run_id), None)
+        return ClearOut(cleared=cleared, mission=mission_detail(view, (), run))
+
+    @app.post(
+        f"{API_PREFIX}/fleet/stop",
+        tags=["fleet"],
+        summary="startPause to the whole fleet, the robots in a zone, or named robots",
+        response_model=ScopeOut,
+        responses={422: {"description": "an unknown robot or zone"}},
+    )
+    async def stop_fleet(
+        who: Stopper, body: Annotated[ScopeBody | None, Body()] = None
+    ) -> ScopeOut:
+        scope = body or ScopeBody()
+        robots = await run_in_threadpool(lambda: fleet_desk().stop(scope.robots, scope.zone))
+        log.warning("stop %s by %s: %s", scope.model_dump(), who.name, robots)
+        return ScopeOut(robots=robots)
+
+    @app.post(
+        f"{API_PREFIX}/fleet/resume",
+        tags=["fleet"],
+        summary="stopPause to the same scopes as stop (the whole fleet also ends an assembly)",
+        response_model=ScopeOut,
+        responses={422: {"description": "an unknown robot or zone"}},
+    )
+    async def resume_fleet(
+        who: Stopper, body: Annotated[ScopeBody | None, Body()] = None
+    ) -> ScopeOut:
+        scope = body or ScopeBody()
+        robots = await run_in_threadpool(
+            lambda: fleet_desk().resume_robots(scope.robots, scope.zone)
+        )
+        log.warning("resume %s by %s: %s", scope.model_dump(), who.name, robots)
+        return ScopeOut(robots=robots)
+
+    @app.post(
+        f"{API_PREFIX}/fleet/assemble",
+        tags=["fleet"],
+        summary="every robot to the safe assembly zone (missions cancelled)",
+        response_model=AssembleOut,
+    )
+    async def assemble_fleet(who: Stopper) -> AssembleOut:
+        robots = await run_in_threadpool(lambda: fleet_desk().assemble())
+        log.warning("assemble by %s: %s", who.name, robots)
+        return AssembleOut(robots=robots)
 
     # --------------------------------------------------------------------- fleet, templates
 

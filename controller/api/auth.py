@@ -6,8 +6,10 @@ their SHA-256 (hex), so a copy of the database cannot be used to call the API.
 =================  ==========================================================
 role               may
 =================  ==========================================================
-safety_officer     read; create, approve, reject and cancel missions; acknowledge alerts
-operator           read; pause, resume and cancel missions; acknowledge alerts
+safety_officer     read; create, approve, reject and cancel missions; acknowledge alerts;
+                   clear missions into zones; stop, resume and assemble the fleet
+operator           read; pause, resume and cancel missions; acknowledge alerts;
+                   clear missions into zones; stop, resume and assemble the fleet
 engineer           read (missions, robots, templates, alerts)
 viewer             read (missions, robots, templates, alerts)
 =================  ==========================================================
@@ -49,6 +51,10 @@ class Action(StrEnum):
     RESUME = "resume"
     ACKNOWLEDGE = "acknowledge"
     """an alert"""
+    CLEAR = "clear"
+    """let a mission's order enter a zone that waits for clearance"""
+    STOP = "stop"
+    """stop, resume or assemble robots (the fleet, a zone, or named robots)"""
 
 
 # Who may do what, as a table (the one place to change it).
@@ -61,10 +67,20 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.REJECT,
             Action.CANCEL,
             Action.ACKNOWLEDGE,
+            Action.CLEAR,
+            Action.STOP,
         }
     ),
     Role.OPERATOR: frozenset(
-        {Action.READ, Action.PAUSE, Action.RESUME, Action.CANCEL, Action.ACKNOWLEDGE}
+        {
+            Action.READ,
+            Action.PAUSE,
+            Action.RESUME,
+            Action.CANCEL,
+            Action.ACKNOWLEDGE,
+            Action.CLEAR,
+            Action.STOP,
+        }
     ),
     Role.ENGINEER: frozenset({Action.READ}),
     Role.VIEWER: frozenset({Action.READ}),

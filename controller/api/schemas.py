@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.alerts import Alert
+from controller.dispatcher import MissionStatus
 from controller.missions_service import MissionView
 from controller.registry import RobotStatus
 from controller.store import ReleaseRecord
@@ -97,12 +98,59 @@ class ReleaseOut(_Out):
     reason: str
 
 
+class RunOut(_Out):
+    """The controller's view of the mission's current run (docs/allocation.md)."""
+
+    id: str
+    outcome: str
+    robot: str | None
+    priority: str
+    runs: int
+    """orders sent for this run so far (more than 1 after a preemption or a lost robot)"""
+    waiting: str | None
+    """why no robot has it yet: ``"<waiting|unassignable> (<code>): <sentence>"``"""
+    reason: str | None
+
+
 class MissionDetail(MissionSummary):
     permit: PermitOut | None
     request: MissionRequest
     history: list[TransitionOut]
     releases: list[ReleaseOut] = []
     """every occurrence the scheduler released or found missed, oldest first"""
+    run: RunOut | None = None
+    """the controller's view of the current run; None when it has none (not released yet,
+    or no controller in this process)"""
+
+
+class ClearBody(_In):
+    zones: list[str] | None = Field(default=None, max_length=100)
+    """zone ids to clear; null: the zone the mission's order waits at now"""
+
+
+class ClearOut(_Out):
+    cleared: list[str]
+    """zones newly cleared"""
+    mission: MissionDetail
+
+
+class ScopeBody(_In):
+    """Which robots: the ones named (serial numbers), or those in ``zone``, or (neither
+    given) the whole fleet."""
+
+    robots: list[str] | None = Field(default=None, max_length=10_000)
+    zone: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ScopeOut(_Out):
+    robots: list[str]
+    """keys ``manufacturer/serial`` of the robots the command went to"""
+
+
+class AssembleOut(_Out):
+    robots: dict[str, str | None]
+    """robot key -> the assembly node it is sent to (null: none reachable or position
+    unknown)"""
 
 
 class MissionList(_Out):
@@ -169,7 +217,21 @@ def _transitions(history: Iterable[Transition]) -> list[TransitionOut]:
     ]
 
 
-def mission_detail(view: MissionView, releases: Iterable[ReleaseRecord] = ()) -> MissionDetail:
+def run_out(s: MissionStatus) -> RunOut:
+    return RunOut(
+        id=s.id,
+        outcome=s.outcome.value,
+        robot=s.robot,
+        priority=s.priority,
+        runs=s.runs,
+        waiting=s.waiting,
+        reason=s.reason,
+    )
+
+
+def mission_detail(
+    view: MissionView, releases: Iterable[ReleaseRecord] = (), run: MissionStatus | None = None
+) -> MissionDetail:
     permit = view.permit
     return MissionDetail(
         **_summary_fields(view),
@@ -187,6 +249,7 @@ def mission_detail(view: MissionView, releases: Iterable[ReleaseRecord] = ()) ->
             ReleaseOut(occurrence=r.occurrence, status=r.status, at=r.at, reason=r.reason)
             for r in releases
         ],
+        run=run_out(run) if run is not None else None,
     )
 
 

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from missions.errors import MissionError
 from missions.mission import MissionSpec
 from missions.model import MissionRequest, MissionValidationError
+from missions.permits import permit_requirement
 from missions.site import SiteMap
 from missions.templates.base import BaseTemplate, Template, TemplateParams
 from missions.templates.confined_space_entry import (
@@ -93,7 +94,15 @@ def plan(request: MissionRequest, site: SiteMap, mission_id: str | None = None) 
     if not steps:
         raise MissionValidationError("targets", "the template produced no steps")
     try:
-        return MissionSpec(id=spec_id, name=request.name, robot=request.robot, steps=steps)
+        return MissionSpec(
+            id=spec_id,
+            name=request.name,
+            robot=request.robot,
+            steps=steps,
+            priority=request.priority,
+            # the mission is released only once approved: its permit covers these
+            cleared_zones=list(permit_requirement(request, site).zones),
+        )
     except ValueError as exc:  # pydantic ValidationError: an id the wire would refuse
         raise MissionValidationError("id", str(exc)) from exc
 

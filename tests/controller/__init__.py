@@ -82,6 +82,7 @@ class RobotSide:
         self.errors: list[dict[str, Any]] = []
         self.paused = False
         self.driving = False
+        self.battery = 77.5
         self.operating_mode = "AUTOMATIC"
         # None: the robot stands on its last node (reported at that node's position)
         self.position: tuple[float, float] | None = None
@@ -117,7 +118,7 @@ class RobotSide:
             "driving": self.driving,
             "paused": self.paused,
             "actionStates": self.action_states,
-            "batteryState": {"batteryCharge": 77.5, "charging": False},
+            "batteryState": {"batteryCharge": self.battery, "charging": False},
             "operatingMode": self.operating_mode,
             "errors": self.errors,
             "safetyState": {"eStop": "NONE", "fieldViolation": False},

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from controller.events import ControllerEvent
+from controller.fleet_plan import FleetPlanSettings
 from controller.missions_bridge import ControllerBridge, parse_mission_event
 from controller.missions_service import MissionService
 from controller.service import Controller, ControllerSettings
 from controller.store import Store
 from drivers.bus import InMemoryBus
 from drivers.errors import StoreError
+from missions.capabilities import HazardRating, RobotConfig
 from missions.clock import FakeClock
 from missions.fleet import RobotRef
 from missions.lifecycle import MissionState
@@ -70,7 +72,13 @@ class Plant:
                 self.clock,
                 SITE,
                 [RobotRef(manufacturer=MANUFACTURER, serial=SERIAL)],
-                ControllerSettings(interface=IFACE),
+                ControllerSettings(
+                    interface=IFACE,
+                    # the pump bay is a zone 1 area: the robot must be rated for it
+                    fleet_plan=FleetPlanSettings(
+                        robots={f"{MANUFACTURER}/{SERIAL}": RobotConfig(rating=HazardRating.ZONE_1)}
+                    ),
+                ),
                 on_event=on_event,
             ),
         )

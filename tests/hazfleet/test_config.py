@@ -129,3 +129,43 @@ def test_union_field_error_names_the_field_not_the_branch(tmp_path: Path) -> Non
         load_config(path)
     assert err.value.field == "drill.speed"
     assert "more problem" not in str(err.value)
+
+
+def test_fleet_robots_carry_their_rating_and_battery(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "fleet:\n"
+        "  robots:\n"
+        "    - {manufacturer: acme, serial: r1, rating: zone_1, battery: {reserve_pct: 15}}\n"
+        "    - {manufacturer: acme, serial: r2}\n"
+        "  area_classes: {pump-bay-zone1: zone_2}\n",
+    )
+    plan = load_config(path).fleet.plan_settings()
+    assert set(plan.robots) == {"acme/r1"}  # r2 says nothing beyond its name
+    assert plan.robots["acme/r1"].rating == "zone_1"
+    assert plan.robots["acme/r1"].battery.reserve_pct == 15
+    assert plan.area_classes == {"pump-bay-zone1": "zone_2"}
+
+
+def test_a_bad_rating_names_the_robot_and_field(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "fleet:\n  robots:\n    - {manufacturer: a, serial: b, rating: zone_0}\n"
+    )
+    assert_names(config_error(path), path, "fleet.robots.0.rating", "zone_1")
+
+
+def test_a_bad_battery_model_names_the_field(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "fleet:\n  robots:\n    - {manufacturer: a, serial: b, battery: {reserve_pct: 150}}\n",
+    )
+    assert_names(config_error(path), path, "fleet.robots.0.battery.reserve_pct", "100")
+
+
+def test_clearance_zones_must_be_zones_of_the_site(tmp_path: Path) -> None:
+    from hazfleet.serve import load_fleet
+
+    path = write(tmp_path, "fleet: {clearance_zones: [nowhere]}\n")
+    with pytest.raises(ConfigError) as info:
+        load_fleet(load_config(path).fleet)
+    assert "clearance_zones: no zone 'nowhere'" in str(info.value)
