@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,12 @@ from controller.service import ControllerSettings
 from drivers.config_file import load_model
 from missions.alarms import AlarmPreset
 from missions.mission import MissionOutcome
-from simulator.drill import DrillResult, DrillRunner
+from simulator.drill import DrillResult
 from simulator.hazards import FireEntry
 from simulator.recorder import DrillRecorder, kpis
 from simulator.scenario import Scenario, load_scenario
-from tests.conftest import BrokerUnderTest, fast_settings
+from tests.conftest import BrokerUnderTest
+from tests.simulator.drill_harness import embedded_drill
 
 REPO = Path(__file__).resolve().parents[2]
 DRILLS = REPO / "config" / "drills"
@@ -40,18 +40,13 @@ ALARMS = load_model(REPO / "config" / "alarms" / "industrial-scientific.yaml", A
 def run(
     name: str, broker: BrokerUnderTest, seed: int = 0
 ) -> tuple[Scenario, DrillResult, DrillRecorder]:
-    if broker.kind != "mosquitto" or broker.embedded is None:
-        pytest.skip("bundled drills are broker-independent; run once on embedded Mosquitto")
     scenario = load_scenario(DRILLS / f"{name}.yaml")
     recorder = DrillRecorder()
-    runner = DrillRunner(
-        scenario.model_copy(update={"interface": f"t{uuid.uuid4().hex[:10]}"}),
-        broker.host,
-        broker.port,
-        broker_label=broker.url,
-        seed=seed,
-        speed=None,
-        mqtt=fast_settings(broker.url),
+    runner = embedded_drill(
+        scenario,
+        broker,
+        "bundled",
+        seed,
         controller_settings=ControllerSettings(alarm_preset=ALARMS),
         on_progress=recorder,
     )

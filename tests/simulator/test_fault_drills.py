@@ -7,16 +7,16 @@ broker carries the messages, which test_drill.py already covers on every one.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from missions.mission import MissionOutcome
-from simulator.drill import DrillProgress, DrillResult, DrillRunner
+from simulator.drill import DrillProgress, DrillResult
 from simulator.scenario import Scenario, load_scenario
-from tests.conftest import BrokerUnderTest, fast_settings
+from tests.conftest import BrokerUnderTest
+from tests.simulator.drill_harness import embedded_drill
 
 REPO = Path(__file__).resolve().parents[2]
 DRILLS = REPO / "config" / "drills"
@@ -38,16 +38,11 @@ def run(
     on_progress: Any = None,
     embedded: bool = True,
 ) -> DrillResult:
-    if broker.kind != "mosquitto" or broker.embedded is None:
-        pytest.skip("fault drills are broker-independent; run once on embedded Mosquitto")
-    runner = DrillRunner(
-        scenario.model_copy(update={"interface": f"t{uuid.uuid4().hex[:10]}"}),
-        broker.host,
-        broker.port,
-        broker_label=broker.url,
-        seed=seed,
-        speed=None,
-        mqtt=fast_settings(broker.url),
+    runner = embedded_drill(
+        scenario,
+        broker,
+        "fault",
+        seed,
         broker=broker.embedded if embedded else None,
         on_progress=on_progress,
     )

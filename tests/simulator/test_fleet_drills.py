@@ -4,7 +4,6 @@ hand-played robots are in tests/controller/test_allocation_dispatch.py."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,10 @@ import pytest
 
 from controller.events import ControllerEvent
 from missions.mission import MissionOutcome
-from simulator.drill import DrillProgress, DrillResult, DrillRunner
+from simulator.drill import DrillProgress, DrillResult
 from simulator.scenario import Scenario, load_scenario
-from tests.conftest import BrokerUnderTest, fast_settings
+from tests.conftest import BrokerUnderTest
+from tests.simulator.drill_harness import embedded_drill
 
 REPO = Path(__file__).resolve().parents[2]
 DRILLS = REPO / "config" / "drills"
@@ -24,21 +24,16 @@ pytestmark = pytest.mark.broker
 
 def run(scenario: Scenario, broker: BrokerUnderTest, seed: int = 0) -> DrillResult:
     """The drill's result, with every controller event in ``result.events``."""
-    if broker.kind != "mosquitto" or broker.embedded is None:
-        pytest.skip("fleet drills are broker-independent; run once on embedded Mosquitto")
     seen: list[ControllerEvent] = []
 
     def collect(p: DrillProgress) -> None:
         seen.extend(p.events)
 
-    runner = DrillRunner(
-        scenario.model_copy(update={"interface": f"t{uuid.uuid4().hex[:10]}"}),
-        broker.host,
-        broker.port,
-        broker_label=broker.url,
-        seed=seed,
-        speed=None,
-        mqtt=fast_settings(broker.url),
+    runner = embedded_drill(
+        scenario,
+        broker,
+        "fleet",
+        seed,
         broker=broker.embedded,
         on_progress=collect,
         progress_every_s=1.0,

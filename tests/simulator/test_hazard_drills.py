@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,16 @@ from controller.service import ControllerSettings
 from drivers.config_file import load_model
 from missions.alarms import AlarmPreset
 from missions.mission import MissionOutcome
-from simulator.drill import DrillResult, DrillRunner
+from simulator.drill import DrillResult
 from simulator.scenario import Scenario, load_scenario
-from tests.conftest import BrokerUnderTest, fast_settings
+from tests.conftest import BrokerUnderTest
+from tests.simulator.drill_harness import embedded_drill
 
 REPO = Path(__file__).resolve().parents[2]
 DRILLS = REPO / "config" / "drills"
 PRESET = load_model(REPO / "config" / "alarms" / "industrial-scientific.yaml", AlarmPreset)
 
 pytestmark = pytest.mark.broker
-
-
-def unique(scenario: Scenario) -> Scenario:
-    return scenario.model_copy(update={"interface": f"t{uuid.uuid4().hex[:10]}"})
 
 
 def run(
@@ -43,16 +39,11 @@ def run(
     processes: int | None = None,
 ) -> DrillResult:
     """``sensing``: the controller takes the sensor stream, as ``hazfleet drill`` does."""
-    if broker.kind != "mosquitto" or broker.embedded is None:
-        pytest.skip("hazard drills are broker-independent; run once on embedded Mosquitto")
-    runner = DrillRunner(
-        unique(scenario),
-        broker.host,
-        broker.port,
-        broker_label=broker.url,
-        seed=seed,
-        speed=None,
-        mqtt=fast_settings(broker.url),
+    runner = embedded_drill(
+        scenario,
+        broker,
+        "hazard",
+        seed,
         controller_settings=ControllerSettings(alarm_preset=PRESET) if sensing else None,
         processes=processes,
     )
