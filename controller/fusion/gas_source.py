@@ -281,6 +281,8 @@ class GasSourceEstimator:
         """Σ of every robot's ``loglik``, kept as readings arrive (a posterior with every
         weight 1 then costs no pass over the robots)"""
         self._estimate: tuple[tuple[int, ...], GasSourceEstimate | None] | None = None
+        self._buffer: npt.NDArray[np.float32] | None = None
+        """scratch of the hypotheses' shape (one reading's log-likelihoods, the posterior)"""
         self.flatline_count = flatline_count
         self.flatline_travel_m = flatline_travel_m
         if not (math.isfinite(consensus_deficit_nats) and consensus_deficit_nats > 0):
@@ -393,14 +395,17 @@ class GasSourceEstimator:
         self._flatline(robot, x, y, z)
         f = np.float32(self.noise_floor)
         scale = self._rates_f32 * np.float32(self.units_per_g_m3)
-        pred = lagged.astype(np.float32)[:, :, None] * scale[None, None, :]
-        pred += f
-        np.log(pred, out=pred)
-        rho = np.float32(math.log(z + self.noise_floor)) - pred
-        rho *= np.float32(1.0 / self.sigma_ln)
+        # one scratch array per estimator: a fresh 2 MB array per reading costs its page
+        # faults every time
+        rho = self._scratch()
+        np.multiply(lagged.astype(np.float32)[:, :, None], scale[None, None, :], out=rho)
+        rho += f
+        np.log(rho, out=rho)
+        # ρ = (ln(z + f) − ln(pred + f)) / σ; only ρ² is used, so the sign is free
+        rho -= np.float32(math.log(z + self.noise_floor))
         # ln((1−ε)φ(ρ)/σ + ε·u) = ln(ε·u) + ln(1 + exp(c − ρ²/2)), c = ln_in − ln_out
         rho *= rho
-        rho *= np.float32(-0.5)
+        rho *= np.float32(-0.5 / (self.sigma_ln * self.sigma_ln))
         rho += np.float32(self._ln_in - self._ln_out)
         np.exp(rho, out=rho)
         np.log1p(rho, out=rho)
@@ -410,6 +415,11 @@ class GasSourceEstimator:
         rho0 = (math.log(z + f) - math.log(f)) / self.sigma_ln
         robot.loglik_none += float(np.logaddexp(self._ln_in - 0.5 * rho0 * rho0, self._ln_out))
         robot.n += 1
+
+    def _scratch(self) -> npt.NDArray[np.float32]:
+        if self._buffer is None:
+            self._buffer = np.empty(self._shape, dtype=np.float32)
+        return self._buffer
 
     def _flatline(self, robot: _Robot, x: float, y: float, z: float) -> None:
         moved = 0.0 if robot.last_xy is None else math.dist(robot.last_xy, (x, y))
@@ -447,11 +457,11 @@ class GasSourceEstimator:
         return {rid: r.max_loglik() for rid, r in self._robots.items()}
 
     def _sum(self, weights: Mapping[str, float]) -> FloatArray:
-        """Σ weight × loglik (robots not in ``weights`` count 0): the running total when
-        every robot has weight 1, else summed robot by robot (a robot weighted out leaves
-        no rounding trace of its readings behind)."""
+        """Σ weight × loglik (robots not in ``weights`` count 0): the running total itself
+        (read only!) when every robot has weight 1, else summed robot by robot (a robot
+        weighted out leaves no rounding trace of its readings behind)."""
         if len(weights) == len(self._robots) and all(w == 1.0 for w in weights.values()):
-            return self._total.copy()
+            return self._total
         total = np.zeros(self._shape, dtype=np.float64)
         for rid, w in weights.items():
             if w > 0.0:
@@ -461,7 +471,7 @@ class GasSourceEstimator:
     def log_posterior(self, weights: Mapping[str, float] | None = None) -> FloatArray:
         """Unnormalised log-posterior over (candidate cell, onset, rate), with ``weights``
         (default: :meth:`robot_weights`)."""
-        return self._sum(self.robot_weights() if weights is None else weights)
+        return self._sum(self.robot_weights() if weights is None else weights).copy()
 
     def posterior_map(self) -> FloatArray:
         """Posterior probability of the source being in each grid cell, ``(ny, nx)``
@@ -491,13 +501,17 @@ class GasSourceEstimator:
         if self.readings_used == 0:
             return None
         weights = self.robot_weights()
-        lp = self.log_posterior(weights)
+        lp = self._sum(weights)
         m = float(lp.max())
-        p = np.exp(lp - m)
-        z = float(p.sum())
-        p /= z
-        where = spatial_summary(p.sum(axis=(1, 2)), self._cand_x, self._cand_y)
-        p_rate = p.sum(axis=(0, 1))
+        # the posterior in float32 (relative error ~1e-7, far below what it is used for),
+        # its marginals summed in float32 per cell and rate, normalised in float64
+        p = self._scratch()
+        np.subtract(lp, m, out=p, casting="unsafe")  # float64 -> float32
+        np.exp(p, out=p)
+        p_cell = p.reshape(p.shape[0], -1).sum(axis=1).astype(np.float64)
+        z = float(p_cell.sum())
+        where = spatial_summary(p_cell / z, self._cand_x, self._cand_y)
+        p_rate = p.sum(axis=(0, 1)).astype(np.float64) / z
         cdf = np.cumsum(p_rate)
         ln_rates = np.log(self.rates_g_s)
         lo_i = int(np.searchsorted(cdf, 0.025))
@@ -511,7 +525,7 @@ class GasSourceEstimator:
         )
         onset: float | None = None
         if self.onsets_s is not None:
-            p_scen = p.sum(axis=(0, 2)).reshape(self._n_k, self._n_onsets)
+            p_scen = (p.sum(axis=(0, 2)).astype(np.float64) / z).reshape(self._n_k, self._n_onsets)
             onset = float(p_scen.sum(axis=0) @ self.onsets_s)
         # evidence: mean likelihood over the hypotheses (uniform priors) vs "no source"
         ln_evidence = m + math.log(z / p.size)
