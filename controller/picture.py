@@ -35,6 +35,7 @@ consensus weighting (docs/fusion.md).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
@@ -49,9 +50,12 @@ from controller.fusion.gas_source import GasSourceEstimate, GasSourceEstimator, 
 from controller.fusion.grid import BoolArray, GridSpec
 from controller.fusion.hazard_map import HazardMap
 from controller.fusion.radiation_source import RadiationSourceEstimate, RadiationSourceEstimator
+from controller.fusion.serial_jobs import SerialJobs
 from drivers.vda5050.sensors import SensorReadings
 from missions.alarms import CHANNEL_UNITS
 from missions.site import SiteMap
+
+log = logging.getLogger(__name__)
 
 GAS_CHANNELS: tuple[str, ...] = ("H2S", "CO", "NH3", "Cl2", "SO2", "NO2", "LEL", "CH4", "O2")
 """channels that get a gas map"""
@@ -96,8 +100,12 @@ detectors' values in :class:`PictureSettings`"""
 
 DETECTOR_RELIABILITY: Mapping[str, tuple[float, float, str]] = {
     "flame": (0.90, 0.08, "held-out half of the CAIR fire image set (bench/detect_eval.py)"),
-    "smoke": (0.80, 0.10, "assumed: no labelled smoke set here; Shafar et al. 2017 report "
-                          "72-91 % for weights-free smoke detection (hazards.md §2.2)"),
+    "smoke": (
+        0.80,
+        0.10,
+        "assumed: no labelled smoke set here; Shafar et al. 2017 report "
+        "72-91 % for weights-free smoke detection (hazards.md §2.2)",
+    ),
     "hotspot": (0.95, 0.02, "assumed: radiometric thresholding of a calibrated camera"),
 }
 """detector kind -> (true positive rate, false positive rate, where the figures come from)"""
@@ -143,6 +151,10 @@ class PictureSettings:
     """readings farther than this beyond the candidate area are not used"""
     source_replay_per_robot: int = 3
     """a robot's newest readings replayed into a new estimate (at most)"""
+    source_background: bool = True
+    """gas source estimates take their readings on a background thread (a second core),
+    read back only once every reading handed over has been taken: the same estimates as
+    inline (:mod:`controller.fusion.serial_jobs`)"""
     source_rates: int = 16
     """emission-rate hypotheses (log-spaced)"""
     source_puffs_per_decade: int = 8
@@ -231,6 +243,7 @@ class HazardPicture:
         """robot -> its latest wind (u, v) m/s"""
         self._history: dict[tuple[str, str], deque[Sample]] = {}
         self._sources: dict[str, GasSourceEstimator] = {}
+        self._source_jobs = SerialJobs(s.source_background, "gas-source")
         self._source_last: dict[tuple[str, str], float] = {}
         self._source_centre: dict[str, tuple[float, float]] = {}
         """channel -> where its gas was first found (the candidates' centre)"""
@@ -448,13 +461,20 @@ class HazardPicture:
             return
         self._source_last[key] = keep[-1].t_s
         tau = s.sensor_t90_s.get(channel, 0.0) / math.log(10.0)
-        estimator.add_readings(
+
+        def rejected(exc: Exception) -> None:
+            self.readings_skipped += len(keep)
+            log.warning("%s source estimate: readings of %s rejected: %s", channel, robot, exc)
+
+        self._source_jobs.submit(
+            rejected,
+            estimator.add_readings,
             robot,
             [k.t_s for k in keep],
             [k.x_m for k in keep],
             [k.y_m for k in keep],
             [max(0.0, k.value) for k in keep],
-            sensor_tau_s=tau,
+            tau,
         )
 
     def _dose_reading(self, robot: str, sample: Sample) -> list[FirstSeen]:
@@ -589,6 +609,7 @@ class HazardPicture:
 
     def gas_sources(self) -> dict[str, GasSourceEstimate]:
         """channel -> its current source estimate (channels with a started estimate)."""
+        self._source_jobs.settle()
         out: dict[str, GasSourceEstimate] = {}
         for channel, est in self._sources.items():
             got = est.estimate()
@@ -598,6 +619,11 @@ class HazardPicture:
                 # contradicts the others) no longer feeds that channel's map either
                 self.distrusted[channel] = {r for r, w in got.robot_weights.items() if w == 0.0}
         return out
+
+    def close(self) -> None:
+        """Take the readings still queued and stop the background thread (later readings
+        are taken inline); the picture stays readable."""
+        self._source_jobs.close()
 
     def radiation_source(self) -> RadiationSourceEstimate | None:
         return self._radiation.estimate() if self._radiation is not None else None

@@ -296,6 +296,8 @@ class Controller:
             if not self._running:
                 return
             self._heartbeat.stop()
+            if self._watch is not None:
+                self._watch.picture.close()
             self._running = False
             log.info("controller %s shut down", self._settings.controller_id)
 
