@@ -269,7 +269,9 @@ class ChannelMonitor:
                 self._latched.add(kind)
         wanted = now | self._latched
         changes: list[AlarmChange] = []
-        for kind in AlarmKind:
+        if not wanted and not self.active:
+            return changes  # the common case: clean air before and now
+        for kind in _ALARM_KINDS:
             if kind in wanted and kind not in self.active:
                 changes.append(self._change(kind, True, t_s, value, conditions.get(kind)))
             elif kind not in wanted and kind in self.active:
@@ -286,6 +288,10 @@ class ChannelMonitor:
         threshold: float | None,
     ) -> AlarmChange:
         return AlarmChange(self.channel, kind, active, t_s, value, threshold, self.setpoints.unit)
+
+
+_ALARM_KINDS = tuple(AlarmKind)
+"""every alarm kind in declaration order (iterating the Enum itself is slower)"""
 
 
 def lel_factor(sample_gas: str, calibration_gas: str = "methane") -> float:

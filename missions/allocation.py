@@ -52,7 +52,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 from missions.capabilities import (
     PRIORITY_ORDER,
@@ -367,6 +366,10 @@ def _optimal(cost: FloatArray, feasible: BoolArray) -> list[tuple[int, int]]:
     # forbidden: above the sum of any set of feasible pairs, so cardinality comes first
     big = (float(finite.max()) + 1.0) * (min(len(rows), len(cols)) + 1)
     matrix = np.where(sub_ok, sub_cost, big)
+    # imported here: scipy.optimize takes ~0.3 s to import, paid otherwise by every
+    # process that imports the controller (each simulator worker, every CLI command)
+    from scipy.optimize import linear_sum_assignment
+
     r_idx, c_idx = linear_sum_assignment(matrix)
     keep = sub_ok[r_idx, c_idx]
     return list(zip(rows[r_idx[keep]].tolist(), cols[c_idx[keep]].tolist(), strict=True))

@@ -41,7 +41,6 @@ from controller.service import ControllerSettings
 from drivers.mqtt import MqttSettings
 from simulator.drill import DrillProgress, DrillRunner
 from simulator.recorder import DrillRecorder, fan_out, kpis
-from simulator.report import write_report
 from simulator.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -143,6 +142,10 @@ def write_run(
     folder: Path, summary: Mapping[str, Any], recorder: DrillRecorder, scenario: Scenario
 ) -> Path:
     """``summary.json`` (atomically) and the scored report of one run; the report's path."""
+    # imported here: matplotlib takes ~0.3 s to import, and a drill's worker processes
+    # import this module's importers without ever writing a report
+    from simulator.report import write_report
+
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / SUMMARY_JSON, json.dumps(summary, indent=2) + "\n")
     return write_report(
