@@ -32,9 +32,10 @@ model; in short:
   missions; if none takes it, it gets a :class:`ChargeDecision` to its nearest free
   charger bay, with the time it will be back (drive plus charge to ``charge_to_pct``).
   Every charger node is one bay; a bay named in ``bays_taken`` (a robot stands there or
-  drives there to charge) or given to another robot in this batch is not free; lowest
-  charge chooses first.  With every reachable bay taken the decision has no charger and
-  says why (the robot waits).  A charging robot is offered only to emergencies.
+  drives there to charge) or given to another robot in this batch is not free, unless
+  the robot holding it got a mission in this batch; lowest charge chooses first.  With
+  every reachable bay taken the decision has no charger and says why (the robot waits).
+  A charging robot is offered only to emergencies.
 * **Reasons**: every mission not assigned gets an :class:`Unassigned` with a code and a
   sentence ("no robot has action measureDoseRate", "needs zone-1 rating for zone
   pump-room", "battery: needs 64 %, best robot has 40 %", ...).
@@ -489,7 +490,9 @@ def solve(problem: Problem, method: Method = "optimal") -> AllocationResult:
                 used[r] = True
     taken = set(assigned) | preempting
 
-    charge = _charge_decisions(p, np.flatnonzero(idle & low & ~used).tolist())
+    # a robot that got a mission in this batch leaves the bay it stands on
+    leaving = {a.robot for a in assigned.values()} | {pr.robot for pr in preemptions}
+    charge = _charge_decisions(p, np.flatnonzero(idle & low & ~used).tolist(), leaving)
     eligible = (idle & ~low, idle | charging)
     unassigned = [_reason(p, m, eligible) for m in range(len(p.missions)) if m not in taken]
     return AllocationResult(
@@ -553,9 +556,10 @@ def _trip_to_charger(p: Problem, r: int) -> tuple[str, float, float, float] | No
     return p.graph.node_ids[charger], dist, travel, max(0.0, arrive)
 
 
-def _charge_decisions(p: Problem, low: list[int]) -> list[ChargeDecision]:
-    """A bay for each robot of ``low``, lowest charge first (ties: input order)."""
-    taken = dict(p.bays_taken)
+def _charge_decisions(p: Problem, low: list[int], leaving: set[str]) -> list[ChargeDecision]:
+    """A bay for each robot of ``low``, lowest charge first (ties: input order); bays held
+    by the robots ``leaving`` (sent on a mission in this batch) are free."""
+    taken = {b: key for b, key in p.bays_taken.items() if key not in leaving}
     out: dict[int, ChargeDecision] = {}
     for r in sorted(low, key=lambda i: (p.robots[i].battery_pct, i)):
         decision = _charge_decision(p, r, taken)

@@ -552,3 +552,16 @@ def test_a_site_without_chargers_says_so() -> None:
     )
     (charge,) = allocate(SiteGraph(site), [robot("r/1", "a", battery_pct=5)], []).charging
     assert charge.charger_node is None and charge.reason == "the site has no charger"
+
+
+def test_a_bay_whose_robot_leaves_on_a_mission_in_the_same_batch_is_free() -> None:
+    g = bay_graph(1)
+    parked = robot("r/parked", "bay0", battery_pct=95)
+    low = robot("r/low", "c", battery_pct=10)
+    result = allocate(g, [parked, low], [mission("m", "b")], bays_taken={"bay0": "r/parked"})
+    assert result.robot_of("m") == "r/parked"
+    (charge,) = result.charging
+    assert charge.robot == "r/low" and charge.charger_node == "bay0"
+    # without the mission the parked robot keeps its bay
+    (charge,) = allocate(g, [parked, low], [], bays_taken={"bay0": "r/parked"}).charging
+    assert charge.charger_node is None and "bay0 (r/parked)" in charge.reason
