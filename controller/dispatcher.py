@@ -51,7 +51,9 @@ Mission lifecycle (``missions.mission.MissionOutcome``)::
   to PENDING and are reassigned.  A mission pinned to a robot is ABORTED ("robot lost")
   when its robot stays offline/stale for ``lost_after_s`` (it cannot run elsewhere).
 * **Charging**: an idle robot below its ``charge_below_pct`` gets an order to its nearest
-  charger (a dispatcher-internal mission, ``_charge:...``, not listed in ``statuses()``).
+  free charger bay (a dispatcher-internal mission, ``_charge:...``, not listed in
+  ``statuses()``); with every bay taken it waits, and a ``charge`` event says why
+  (:mod:`controller.charging`).  It is back in the pool at ``charge_to_pct``.
 * **Orphans**: if a robot later reports that it is still executing the order of a mission
   we have already FAILED or ABORTED, or an order the mission no longer runs (a lost robot
   coming back after its mission was reassigned, a FATAL error cleared by hand), we send it
@@ -67,6 +69,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from controller.charging import ChargingDesk
 from controller.events import EventEmitter
 from controller.fleet_plan import FleetPlanner, FleetPlanSettings, RobotView
 from controller.orders import (
@@ -298,6 +301,7 @@ class Dispatcher:
         self._alloc_at_s: float | None = None
         self._low_checked_at_s: float | None = None
         self._charge_seq = 0
+        self._charging = ChargingDesk(events)
         self._superseded: dict[str, tuple[str, Order, dict[str, MissionAction]]] = {}
         """orderId of a run given up (requeued) -> (mission id, that order, its actions)"""
         self.runs_twice: list[str] = []
@@ -538,6 +542,7 @@ class Dispatcher:
 
     def on_state(self, robot: RobotRecord, state: State, now_s: float) -> None:
         """Follow one state message of ``robot`` (already stored in the registry)."""
+        self._charging.note_state(robot.key, state)
         seen = {a.actionId for a in state.actionStates}
         for req in [r for r in self._instant if r.robot_key == robot.key]:
             if req.action.actionId in seen:
@@ -765,6 +770,7 @@ class Dispatcher:
                     speed_max_m_s=robot.factsheet_speed_max_m_s,
                     ready=ready,
                     running=running,
+                    charging=self._charging.reported(robot.key, s),
                 )
             )
         return views
@@ -797,7 +803,12 @@ class Dispatcher:
             return
         self._alloc_key, self._alloc_at_s = key, now_s
         try:
-            result = self._planner.allocate(views, [m.spec for m in free])
+            trips = self._charging.trips(
+                (m.robot_key, m.spec.steps[-1].node)
+                for m in self._missions.values()
+                if m.kind == "charge" and not m.outcome.terminal
+            )
+            result = self._planner.allocate(views, [m.spec for m in free], trips)
         except (ValueError, KeyError) as exc:
             # a bug or a site/config mismatch must not stop supervision; say so loudly
             log.error("allocation failed: %s", exc)
@@ -840,8 +851,9 @@ class Dispatcher:
             robot = self._registry.get(c.robot)
             assert robot is not None
             if c.charger_node is None:
-                log.warning("robot %s is low on charge and no charger is reachable", c.robot)
+                self._charging.waiting(c)
                 continue
+            self._charging.sent(c.robot)
             self._send_to_charger(robot, c.charger_node, c.ready_in_s, now_s)
         for u in result.unassigned:
             word = "unassignable" if u.code.infeasible else "waiting"

@@ -70,6 +70,9 @@ class RobotView:
     """may take a new order now"""
     running: tuple[str, MissionSpec] | None = None
     """(mission id, spec) of the mission of ours it runs, if it may be displaced"""
+    charging: bool | None = None
+    """its reported ``batteryState.charging``; None for a robot not known to report it
+    (then standing on a charger node counts as charging)"""
 
 
 class FleetPlanner:
@@ -131,7 +134,9 @@ class FleetPlanner:
                 status=RobotStatus.UNAVAILABLE,
             )
         if view.ready:
-            charging = self.on_charger(node) and battery < caps.battery.charge_to_pct
+            on = view.charging if view.charging is not None else self.on_charger(node)
+            # back in the pool at charge_to_pct, though it may charge on to full
+            charging = on and battery < caps.battery.charge_to_pct
             status = RobotStatus.CHARGING if charging else RobotStatus.IDLE
             return RobotSnapshot(capabilities=caps, node=node, battery_pct=battery, status=status)
         if view.running is not None:
@@ -155,16 +160,35 @@ class FleetPlanner:
     def requirements(self, spec: MissionSpec) -> MissionRequirements:
         return MissionRequirements.from_spec(spec, spec.priority)
 
+    def bays_taken(
+        self, robots: Sequence[RobotView], charge_trips: Mapping[str, str]
+    ) -> dict[str, str]:
+        """charger node -> robot key: robots standing on a charger node, and the targets of
+        ``charge_trips`` (robot key -> charger node of its unfinished drive there)."""
+        taken = {v.node: v.key for v in robots if v.node is not None and self.on_charger(v.node)}
+        taken.update({node: key for key, node in charge_trips.items() if self.on_charger(node)})
+        return taken
+
     def allocate(
-        self, robots: Sequence[RobotView], missions: Sequence[MissionSpec]
+        self,
+        robots: Sequence[RobotView],
+        missions: Sequence[MissionSpec],
+        charge_trips: Mapping[str, str] | None = None,
     ) -> AllocationResult:
-        """One batch: every pending mission against every robot."""
+        """One batch: every pending mission against every robot; a robot low on charge
+        gets a charger bay no other robot stands on or drives to (``charge_trips``)."""
         reqs = {m.id: self.requirements(m) for m in missions}
         running = {
             v.running[0]: self.requirements(v.running[1]) for v in robots if v.running is not None
         }
         snapshots = [self.snapshot(v, running) for v in robots]
-        return allocate(self.graph, snapshots, list(reqs.values()), params=self._params)
+        return allocate(
+            self.graph,
+            snapshots,
+            list(reqs.values()),
+            params=self._params,
+            bays_taken=self.bays_taken(robots, charge_trips or {}),
+        )
 
     # ------------------------------------------------------------------ routes
 

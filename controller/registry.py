@@ -95,6 +95,8 @@ class RobotStatus:
     """action types from the factsheet; empty until a factsheet arrived"""
     last_state_at_s: float | None
     """clock.monotonic() when the last state arrived"""
+    charging: bool | None = None
+    """the last state's ``batteryState.charging``; None before a state arrived"""
 
 
 @dataclass
@@ -401,6 +403,7 @@ class Registry:
             x_m=pos.x if pos is not None else None,
             y_m=pos.y if pos is not None else None,
             battery_pct=s.batteryState.batteryCharge if s is not None else None,
+            charging=s.batteryState.charging if s is not None else None,
             driving=s.driving if s is not None else None,
             paused=s.paused if s is not None else None,
             errors=_error_labels(s.errors) if s is not None else [],

@@ -29,9 +29,13 @@ model; in short:
   mission to cancel on which robot.  The displaced mission is listed in
   ``AllocationResult.requeue`` for the next batch.
 * **Charging**: an idle robot below its ``charge_below_pct`` is offered only to emergency
-  missions; if none takes it, it gets a :class:`ChargeDecision` to its nearest charger,
-  with the time it will be back (drive plus charge to ``charge_to_pct``).  A charging
-  robot is likewise offered only to emergencies.
+  missions; if none takes it, it gets a :class:`ChargeDecision` to its nearest free
+  charger bay, with the time it will be back (drive plus charge to ``charge_to_pct``).
+  Every charger node is one bay; a bay named in ``bays_taken`` (a robot stands there or
+  drives there to charge) or given to another robot in this batch is not free, unless
+  the robot holding it got a mission in this batch; lowest charge chooses first.  With
+  every reachable bay taken the decision has no charger and says why (the robot waits).
+  A charging robot is offered only to emergencies.
 * **Reasons**: every mission not assigned gets an :class:`Unassigned` with a code and a
   sentence ("no robot has action measureDoseRate", "needs zone-1 rating for zone
   pump-room", "battery: needs 64 %, best robot has 40 %", ...).
@@ -45,7 +49,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -135,6 +139,8 @@ class ChargeDecision:
     """time on the charger from the charge on arrival to ``charge_to_pct``"""
     ready_in_s: float
     """travel plus charging: when the robot is back in the pool"""
+    reason: str = ""
+    """why ``charger_node`` is None: no charger reachable, or every reachable bay taken"""
 
 
 @dataclass(frozen=True)
@@ -216,6 +222,8 @@ class Problem:
     available: BoolArray
     """[R] robot not unavailable"""
     action_bits: dict[str, int] = field(default_factory=dict)
+    bays_taken: dict[int, str] = field(default_factory=dict)
+    """charger node index -> key of the robot standing there or driving there to charge"""
 
     @functools.cached_property
     def held_actions(self) -> frozenset[str]:
@@ -249,13 +257,16 @@ def build_problem(
     *,
     routes: RouteTable | None = None,
     params: AllocationParams | None = None,
+    bays_taken: Mapping[str, str] | None = None,
 ) -> Problem:
     """Feasibility and cost matrices (see the module docstring).
 
     ``routes``: :meth:`SiteGraph.route_table` of ``missions`` in the same order, when the
-    caller keeps one with its pending missions; computed here otherwise.  Raises
-    ValueError for duplicate ids, a mismatched route table or a node not on the site
-    (naming ``robots.3.node`` or ``missions.7.nodes``).
+    caller keeps one with its pending missions; computed here otherwise.
+    ``bays_taken``: charger node -> key of the robot that stands there or drives there to
+    charge (other nodes are ignored).  Raises ValueError for duplicate ids, a mismatched
+    route table or a node not on the site (naming ``robots.3.node``, ``missions.7.nodes``
+    or ``bays_taken.x``).
     """
     prm = params or AllocationParams()
     robots = tuple(robots)
@@ -271,6 +282,11 @@ def build_problem(
                 raise ValueError(
                     f"missions.{i}.nodes.{j}: no node {nid!r} on site {graph.site.map_id!r}"
                 )
+    taken: dict[int, str] = {}
+    for nid, key in (bays_taken or {}).items():
+        if nid not in graph.index:
+            raise ValueError(f"bays_taken.{nid}: no node {nid!r} on site {graph.site.map_id!r}")
+        taken[graph.index[nid]] = key
     if routes is None:
         routes = graph.route_table([(m.id, m.nodes) for m in missions])
     elif routes.ids != tuple(m.id for m in missions):
@@ -348,6 +364,7 @@ def build_problem(
         battery=battery,
         task_s=task_s,
         action_bits=bits,
+        bays_taken=taken,
     )
 
 
@@ -476,7 +493,9 @@ def solve(problem: Problem, method: Method = "optimal") -> AllocationResult:
                 used[r] = True
     taken = set(assigned) | preempting
 
-    charge = [_charge_decision(p, r) for r in np.flatnonzero(idle & low & ~used).tolist()]
+    # a robot that got a mission in this batch leaves the bay it stands on
+    leaving = {a.robot for a in assigned.values()} | {pr.robot for pr in preemptions}
+    charge = _charge_decisions(p, np.flatnonzero(idle & low & ~used).tolist(), leaving)
     eligible = (idle & ~low, idle | charging)
     unassigned = [_reason(p, m, eligible) for m in range(len(p.missions)) if m not in taken]
     return AllocationResult(
@@ -496,9 +515,12 @@ def allocate(
     *,
     routes: RouteTable | None = None,
     params: AllocationParams | None = None,
+    bays_taken: Mapping[str, str] | None = None,
 ) -> AllocationResult:
     """Optimal batch allocation: :func:`build_problem` then :func:`solve`."""
-    return solve(build_problem(graph, robots, missions, routes=routes, params=params))
+    return solve(
+        build_problem(graph, robots, missions, routes=routes, params=params, bays_taken=bays_taken)
+    )
 
 
 def greedy_allocate(
@@ -508,10 +530,14 @@ def greedy_allocate(
     *,
     routes: RouteTable | None = None,
     params: AllocationParams | None = None,
+    bays_taken: Mapping[str, str] | None = None,
 ) -> AllocationResult:
     """Baseline: same feasibility and batches; each mission in turn (priority, then the
     given order) takes the free feasible robot that reaches its start soonest."""
-    return solve(build_problem(graph, robots, missions, routes=routes, params=params), "greedy")
+    problem = build_problem(
+        graph, robots, missions, routes=routes, params=params, bays_taken=bays_taken
+    )
+    return solve(problem, "greedy")
 
 
 # ---------------------------------------------------------------------- decisions
@@ -533,17 +559,63 @@ def _trip_to_charger(p: Problem, r: int) -> tuple[str, float, float, float] | No
     return p.graph.node_ids[charger], dist, travel, max(0.0, arrive)
 
 
-def _charge_decision(p: Problem, r: int) -> ChargeDecision:
+def _charge_decisions(p: Problem, low: list[int], leaving: set[str]) -> list[ChargeDecision]:
+    """A bay for each robot of ``low``, lowest charge first (ties: input order); bays held
+    by the robots ``leaving`` (sent on a mission in this batch) are free."""
+    taken = {b: key for b, key in p.bays_taken.items() if key not in leaving}
+    out: dict[int, ChargeDecision] = {}
+    for r in sorted(low, key=lambda i: (p.robots[i].battery_pct, i)):
+        decision = _charge_decision(p, r, taken)
+        if decision.charger_node is not None:
+            taken[p.graph.index[decision.charger_node]] = decision.robot
+        out[r] = decision
+    return [out[r] for r in low]
+
+
+def _free_bay(p: Problem, r: int, taken: Mapping[int, str]) -> tuple[int, float] | str:
+    """(charger node index, metres) of the nearest bay robot ``r`` may take, or why none."""
     robot = p.robots[r]
-    trip = _trip_to_charger(p, r)
-    if trip is None:
-        return ChargeDecision(robot.key, None, math.inf, math.inf, math.inf, math.inf)
-    node, dist, travel, arrive = trip
+    lvl = int(p.level[r])
+    node = p.graph.index[robot.node]
+    nearest = int(p.graph.charger_of[lvl, node])
+    if nearest < 0:
+        if len(p.graph.chargers) == 0:
+            return "the site has no charger"
+        return "no charger reachable at its rating"
+    if taken.get(nearest, robot.key) == robot.key:
+        return nearest, float(p.graph.charger_dist_m[lvl, node])
+    # the nearest is taken: distances to every bay usable at its rating (rare: only when
+    # bays are contended, and only for the robots low on charge)
+    graph = p.graph
+    bays = graph.chargers[graph.node_level[graph.chargers] <= lvl]
+    dist = graph.distances([node], bays, lvl)[0].astype(np.float64)
+    reachable = np.isfinite(dist)
+    for k, b in enumerate(bays.tolist()):
+        if taken.get(b, robot.key) != robot.key:
+            dist[k] = np.inf
+    k = int(np.argmin(dist))
+    if math.isfinite(dist[k]):
+        return int(bays[k]), float(dist[k])
+    held = [f"{graph.node_ids[b]} ({taken[b]})" for b in bays[reachable].tolist() if b in taken]
+    n = len(held)
+    what = "its only reachable charger bay is" if n == 1 else f"all {n} reachable bays are"
+    return f"{what} taken: {', '.join(held[:5])}{', ...' if n > 5 else ''}"
+
+
+def _charge_decision(p: Problem, r: int, taken: Mapping[int, str]) -> ChargeDecision:
+    robot = p.robots[r]
+    bay = _free_bay(p, r, taken)
+    if isinstance(bay, str):
+        inf = math.inf
+        return ChargeDecision(robot.key, None, inf, inf, inf, inf, reason=bay)
+    charger, dist = bay
     model = robot.capabilities.battery
-    charge_s = max(0.0, model.charge_to_pct - arrive) / model.charge_pct_per_s
+    travel = dist / robot.capabilities.max_speed_m_s
+    arrive = robot.battery_pct - model.drive_pct_per_m * dist - model.base_pct_per_s * travel
+    charge_s = max(0.0, model.charge_to_pct - max(0.0, arrive)) / model.charge_pct_per_s
     return ChargeDecision(
         robot=robot.key,
-        charger_node=node,
+        charger_node=p.graph.node_ids[charger],
         distance_m=dist,
         travel_s=travel,
         charge_s=charge_s,

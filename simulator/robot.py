@@ -49,7 +49,7 @@ from drivers.vda5050.sensors import (
 )
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.clock import Clock
-from missions.site import SiteMap
+from missions.site import SiteMap, ZoneKind
 from simulator.camera import encode_frame
 from simulator.environment import QUANTITY_UNITS, CleanAir, Environment
 from simulator.robot_actions import Where
@@ -112,11 +112,23 @@ class RobotSnapshot:
     driving: bool
     paused: bool
     battery_pct: float
+    charging: bool
     order_id: str
     errors: list[str]
     """errorType of every active error"""
     action_states: dict[str, ActionStatus]
     """actionId -> actionStatus"""
+
+
+def charger_nodes(site: SiteMap) -> frozenset[str]:
+    """Ids of the nodes where a robot charges: inside a ``charging`` zone and in no
+    ``no_go`` zone (as :class:`missions.site_graph.SiteGraph` counts chargers)."""
+    out: set[str] = set()
+    for node in site.nodes:
+        kinds = {z.kind for z in site.zones_at(node.x, node.y)}
+        if ZoneKind.CHARGING in kinds and ZoneKind.NO_GO not in kinds:
+            out.add(node.id)
+    return frozenset(out)
 
 
 def robot_will(spec: SimRobotSpec, interface: str, clock: Clock) -> Will:
@@ -194,6 +206,7 @@ class SimRobot:
             y_m=start.y,
             theta=start.theta or 0.0,
             last_node_id=start.id,
+            chargers=charger_nodes(site),
         )
         self._topics = {
             name: str(Topic(interface, spec.manufacturer, spec.serial, name)) for name in TopicName
@@ -300,6 +313,7 @@ class SimRobot:
             driving=e.driving,
             paused=e.paused,
             battery_pct=e.battery_pct,
+            charging=e.charging,
             order_id=e.order_id,
             errors=[err.error_type for err in e.errors],
             action_states={r.action_id: r.status for r in e.runs},

@@ -10,6 +10,14 @@ maxSpeed)``, no acceleration, rotation in no time.  Time left over after reachin
 within one step carries on to the next edge, so progress does not depend on the step size.
 Only released nodes and edges are driven; the robot stops at the end of the base.
 
+Battery: the robot draws ``idle_power_w`` always, ``drive_power_w`` on top while driving
+and ``action_power_w`` while an action runs.  Standing still on a charger node (a node in
+a ``charging`` zone of the site, handed in as ``chargers``; not between nodes), the
+charger carries that draw and the battery gains ``charge_pct_per_s`` percent of its
+capacity per second, up to full; a step in which the robot drove and then stopped on a
+charger drains for its driving time and charges for the rest.  A battery that went empty
+(or failed) stays empty: ``batteryEmpty`` is FATAL and needs recovery by hand.
+
 Actions (section 6.10.2): a node's actions are triggered when the node is traversed, an
 edge's when the robot starts to drive on it; :class:`~simulator.robot_board.ActionBoard`
 decides which may start.  Pause (startPause) stops driving and pauses running actions;
@@ -50,8 +58,11 @@ class RobotEngine:
         y_m: float,
         theta: float,
         last_node_id: str,
+        chargers: frozenset[str] = frozenset(),
     ) -> None:
+        """``chargers``: ids of the site's nodes where the robot charges (see above)."""
         self._spec = spec
+        self._chargers = chargers
         self._board = ActionBoard(spec, instruments)
         self._x_m = x_m
         self._y_m = y_m
@@ -76,6 +87,7 @@ class RobotEngine:
         self._speed_m_s = 0.0
         self._battery_wh = spec.battery_capacity_wh * spec.start_battery_pct / 100.0
         self.battery_empty = False
+        self._charging = False
         self._stalled = False
         self._dirty = True
         if self._battery_wh <= 0:
@@ -133,6 +145,20 @@ class RobotEngine:
     @property
     def battery_pct(self) -> float:
         return 100.0 * self._battery_wh / self._spec.battery_capacity_wh
+
+    @property
+    def charging(self) -> bool:
+        """True when the battery gained charge in the last step."""
+        return self._charging
+
+    @property
+    def on_charger(self) -> bool:
+        """Standing on a charger node (not between nodes, not driving)."""
+        return (
+            self.last_node_id in self._chargers
+            and self.distance_since_last_node_m <= _EPS_M
+            and not self._moving
+        )
 
     @property
     def executing(self) -> bool:
@@ -446,16 +472,31 @@ class RobotEngine:
         self._reach(node)
 
     def _drain(self, dt_s: float, moving_s: float, action_running: bool) -> None:
+        """Battery over one step: drain while powered by it, charge while on a charger."""
         spec = self._spec
-        joules = spec.idle_power_w * dt_s + spec.drive_power_w * moving_s
+        # on a charger at the end of the step: it stood there for the part it did not drive
+        chargeable = spec.charge_pct_per_s > 0 and not self.battery_empty
+        charge_s = dt_s - moving_s if chargeable and self.on_charger else 0.0
+        powered_s = dt_s - charge_s
+        joules = spec.idle_power_w * powered_s + spec.drive_power_w * moving_s
         if action_running:
-            joules += spec.action_power_w * dt_s
-        self._battery_wh = max(0.0, self._battery_wh - joules / 3600.0)
+            joules += spec.action_power_w * powered_s
+        wh = max(0.0, self._battery_wh - joules / 3600.0)
+        charging = False
+        if charge_s > 0 and wh < spec.battery_capacity_wh:
+            gain = spec.battery_capacity_wh * spec.charge_pct_per_s / 100.0 * charge_s
+            wh = min(spec.battery_capacity_wh, wh + gain)
+            charging = True
+        self._battery_wh = wh
+        if charging != self._charging:
+            self._charging = charging
+            self._dirty = True
         if self._battery_wh <= 0 and not self.battery_empty:
             self._on_battery_empty()
 
     def _on_battery_empty(self) -> None:
         self.battery_empty = True
+        self._charging = False
         self._moving = False
         self._board.fail_started("battery empty", self._tick)
         self.report(

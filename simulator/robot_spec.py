@@ -70,6 +70,9 @@ class SimRobotSpec:
     action_power_w: float = 40.0
     """drawn on top while at least one action runs"""
     start_battery_pct: float = 100.0
+    charge_pct_per_s: float = 0.05
+    """charging rate on a charger node, in percent of ``battery_capacity_wh`` per second
+    (0: it never charges); the default is :class:`missions.capabilities.BatteryModel`'s"""
     actions: tuple[str, ...] = DEFAULT_ACTIONS
     """action types it can do (the control instant actions are always added)"""
     version: str = "2.1.0"
@@ -97,6 +100,10 @@ class SimRobotSpec:
         _require(
             0.0 <= self.start_battery_pct <= 100.0,
             f"start_battery_pct must be within 0..100, got {self.start_battery_pct}",
+        )
+        _require(
+            math.isfinite(self.charge_pct_per_s) and 0.0 <= self.charge_pct_per_s <= 100.0,
+            f"charge_pct_per_s must be within 0..100, got {self.charge_pct_per_s}",
         )
         for action_type, duration_s in self.action_durations_s.items():
             _require(

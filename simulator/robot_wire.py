@@ -168,7 +168,7 @@ def _battery(engine: RobotEngine, spec: SimRobotSpec) -> BatteryState:
     return BatteryState(
         batteryCharge=round(pct, 3),
         batteryVoltage=round(_VOLTAGE_EMPTY_V + _VOLTAGE_SPAN_V * pct / 100.0, 3),
-        charging=False,
+        charging=engine.charging,
         reach=reach_m,
     )
 

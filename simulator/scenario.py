@@ -62,6 +62,10 @@ class RobotEntry(_Strict):
     max_speed_m_s: float = Field(default=1.0, gt=0, le=10)
     battery_capacity_wh: float = Field(default=500.0, gt=0)
     start_battery_pct: float = Field(default=100.0, ge=0, le=100)
+    charge_pct_per_s: float = Field(default=0.05, ge=0, le=100)
+    """charging rate on a node of a ``charging`` zone, % of capacity per second (0: never
+    charges).  What the simulated robot does; ``battery_model.charge_pct_per_s`` is what
+    the controller plans with"""
     version: str = Field(default="2.1.0", pattern=r"^2\.[01]\.\d+$")
     actions: list[str] | None = None
     """action types it can do; None gives the simulator's full default set"""

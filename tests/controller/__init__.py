@@ -83,6 +83,7 @@ class RobotSide:
         self.paused = False
         self.driving = False
         self.battery = 77.5
+        self.charging = False
         self.operating_mode = "AUTOMATIC"
         # None: the robot stands on its last node (reported at that node's position)
         self.position: tuple[float, float] | None = None
@@ -118,7 +119,7 @@ class RobotSide:
             "driving": self.driving,
             "paused": self.paused,
             "actionStates": self.action_states,
-            "batteryState": {"batteryCharge": self.battery, "charging": False},
+            "batteryState": {"batteryCharge": self.battery, "charging": self.charging},
             "operatingMode": self.operating_mode,
             "errors": self.errors,
             "safetyState": {"eStop": "NONE", "fieldViolation": False},

@@ -480,3 +480,88 @@ def test_a_charging_robot_is_left_on_its_charger_for_routine_work() -> None:
     result = allocate(graph(), [on_charger], [mission("m", "a")])
     assert result.assignments == () and result.charging == ()
     assert result.unassigned[0].code is ReasonCode.BUSY
+
+
+# ------------------------------------------------------------------ charger bays
+
+
+def bay_graph(bays: int = 2) -> SiteGraph:
+    """bay0 .. bay{n-1} 2 m apart in one charging zone, joined at ``hub``; a, b, c east of it.
+
+    bay0 (0, 0) - hub (0, -2) - a (10, -2) - b (20, -2) - c (30, -2); bay{i} at (0, 2 i)
+    """
+    nodes = [Node(id=f"bay{i}", x=0.0, y=2.0 * i) for i in range(bays)]
+    nodes += [Node(id=n, x=x, y=-2.0) for n, x in (("hub", 0), ("a", 10), ("b", 20), ("c", 30))]
+    edges = [Edge(start="hub", end="bay0"), Edge(start="hub", end="a")]
+    edges += [Edge(start="a", end="b"), Edge(start="b", end="c")]
+    edges += [Edge(start=f"bay{i}", end=f"bay{i + 1}") for i in range(bays - 1)]
+    top = 2.0 * bays - 1
+    dock = {"id": "dock", "kind": "charging", "polygon": [(-1, -1), (1, -1), (1, top), (-1, top)]}
+    site = SiteMap.model_validate({"nodes": nodes, "edges": edges, "zones": [dock]})
+    return SiteGraph(site)
+
+
+def test_two_low_robots_get_two_different_bays_lowest_charge_nearest() -> None:
+    g = bay_graph(2)
+    robots = [robot("r/far", "c", battery_pct=20), robot("r/near", "a", battery_pct=10)]
+    for allocator in (allocate, greedy_allocate):
+        result = allocator(g, robots, [])
+        bays = {c.robot: c.charger_node for c in result.charging}
+        assert bays == {"r/near": "bay0", "r/far": "bay1"}
+        far = next(c for c in result.charging if c.robot == "r/far")
+        assert far.distance_m == pytest.approx(34.0)  # c -> hub 30, hub -> bay0 -> bay1 4
+
+
+def test_with_one_bay_the_second_low_robot_waits_and_says_why() -> None:
+    g = bay_graph(1)
+    robots = [robot("r/1", "c", battery_pct=20), robot("r/2", "b", battery_pct=15)]
+    result = allocate(g, robots, [])
+    sent = [c for c in result.charging if c.charger_node is not None]
+    (waits,) = [c for c in result.charging if c.charger_node is None]
+    assert [c.robot for c in sent] == ["r/2"] and sent[0].charger_node == "bay0"
+    assert waits.robot == "r/1" and waits.ready_in_s == float("inf")
+    assert waits.reason == "its only reachable charger bay is taken: bay0 (r/2)"
+
+
+def test_a_bay_taken_by_a_charge_trip_or_a_robot_standing_there_is_not_given_again() -> None:
+    g = bay_graph(3)
+    low = robot("r/low", "a", battery_pct=10)
+    (charge,) = allocate(g, [low], [], bays_taken={"bay0": "r/x"}).charging
+    assert charge.charger_node == "bay1" and charge.distance_m == pytest.approx(14.0)
+    taken = {"bay0": "r/x", "bay1": "r/y", "bay2": "r/z", "a": "r/q"}  # a is no bay: ignored
+    (charge,) = allocate(g, [low], [], bays_taken=taken).charging
+    assert charge.charger_node is None
+    assert charge.reason == "all 3 reachable bays are taken: bay0 (r/x), bay1 (r/y), bay2 (r/z)"
+
+
+def test_a_robots_own_bay_is_free_to_it() -> None:
+    g = bay_graph(2)
+    low = robot("r/low", "bay0", battery_pct=10)
+    (charge,) = allocate(g, [low], [], bays_taken={"bay0": "r/low"}).charging
+    assert charge.charger_node == "bay0" and charge.distance_m == 0.0
+
+
+def test_bays_taken_must_name_nodes_of_the_site() -> None:
+    with pytest.raises(ValueError, match=r"bays_taken\.zz: no node 'zz'"):
+        allocate(bay_graph(), [], [], bays_taken={"zz": "r/1"})
+
+
+def test_a_site_without_chargers_says_so() -> None:
+    site = SiteMap.model_validate(
+        {"nodes": [{"id": "a", "x": 0, "y": 0}, {"id": "b", "x": 5, "y": 0}], "edges": []}
+    )
+    (charge,) = allocate(SiteGraph(site), [robot("r/1", "a", battery_pct=5)], []).charging
+    assert charge.charger_node is None and charge.reason == "the site has no charger"
+
+
+def test_a_bay_whose_robot_leaves_on_a_mission_in_the_same_batch_is_free() -> None:
+    g = bay_graph(1)
+    parked = robot("r/parked", "bay0", battery_pct=95)
+    low = robot("r/low", "c", battery_pct=10)
+    result = allocate(g, [parked, low], [mission("m", "b")], bays_taken={"bay0": "r/parked"})
+    assert result.robot_of("m") == "r/parked"
+    (charge,) = result.charging
+    assert charge.robot == "r/low" and charge.charger_node == "bay0"
+    # without the mission the parked robot keeps its bay
+    (charge,) = allocate(g, [parked, low], [], bays_taken={"bay0": "r/parked"}).charging
+    assert charge.charger_node is None and "bay0 (r/parked)" in charge.reason

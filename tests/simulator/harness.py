@@ -153,6 +153,7 @@ class Harness:
         environment: Environment | None = None,
         start: bool = True,
         beating: bool = True,
+        site: SiteMap = SITE,
         **robot_kwargs: Any,
     ) -> None:
         self.beating = beating
@@ -162,7 +163,7 @@ class Harness:
         self.clock = FakeClock()
         self.spec = spec or SimRobotSpec(MANUFACTURER, SERIAL, "A")
         self.robot = SimRobot(
-            self.spec, SITE, self.bus, self.clock, environment=environment, **robot_kwargs
+            self.spec, site, self.bus, self.clock, environment=environment, **robot_kwargs
         )
         if start:
             self.robot.start()

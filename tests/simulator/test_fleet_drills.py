@@ -22,12 +22,22 @@ DRILLS = REPO / "config" / "drills"
 pytestmark = pytest.mark.broker
 
 
-def run(scenario: Scenario, broker: BrokerUnderTest, seed: int = 0) -> DrillResult:
-    """The drill's result, with every controller event in ``result.events``."""
+def run(
+    scenario: Scenario,
+    broker: BrokerUnderTest,
+    seed: int = 0,
+    charging: dict[str, list[tuple[float, bool]]] | None = None,
+) -> DrillResult:
+    """The drill's result, with every controller event in ``result.events``; ``charging``
+    gets per robot serial (battery %, charging) as the controller saw it each second."""
     seen: list[ControllerEvent] = []
 
     def collect(p: DrillProgress) -> None:
         seen.extend(p.events)
+        if charging is not None:
+            for r in p.robots:
+                if r.battery_pct is not None and r.charging is not None:
+                    charging.setdefault(r.serial, []).append((r.battery_pct, r.charging))
 
     runner = embedded_drill(
         scenario,
@@ -148,7 +158,8 @@ def test_the_fleet_20_drill_completes_every_mission_once(broker: BrokerUnderTest
     bundled = load_scenario(DRILLS / "fleet-20.yaml")
     assert len(bundled.robots) >= 20 and len(bundled.missions) >= 30
     assert {m.priority.value for m in bundled.missions} == {"routine", "urgent", "emergency"}
-    result = run(shortened(bundled, 3.0), broker, seed=7)
+    batteries: dict[str, list[tuple[float, bool]]] = {}
+    result = run(shortened(bundled, 3.0), broker, seed=7, charging=batteries)
     assert result.passed, result.failures
     assert {m.outcome for m in result.missions} == {MissionOutcome.COMPLETED}
     events = [(e.subject, e.detail) for e in result.events]
@@ -166,6 +177,9 @@ def test_the_fleet_20_drill_completes_every_mission_once(broker: BrokerUnderTest
     )
     # cam-4 started low and was sent to the charger
     assert ("hazfleet-sim/cam-4", "to charger c0") in events
+    # ... where it charged, its charge rising (docs/drills.md)
+    charged = [pct for pct, on in batteries["cam-4"] if on]
+    assert len(charged) >= 2 and charged == sorted(charged) and charged[-1] > charged[0]
     # none ran twice: one completion each, and the drill checks no given-up order finished
     completions = [
         e.subject for e in result.events if e.kind == "mission" and e.detail.startswith("completed")
