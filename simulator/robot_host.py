@@ -89,7 +89,7 @@ def robot_spec(entry: RobotEntry) -> SimRobotSpec:
         "max_speed_m_s": entry.max_speed_m_s,
         "battery_capacity_wh": entry.battery_capacity_wh,
         "start_battery_pct": entry.start_battery_pct,
-        "charge_pct_per_s": entry.charge_pct_per_s,
+        "charge_pct_per_s": entry.sim_charge_pct_per_s,
         "version": entry.version,
     }
     if entry.actions is not None:

@@ -55,6 +55,10 @@ class ExposureRating(_Strict):
         return readings
 
 
+DEFAULT_CHARGE_PCT_PER_S = 0.05
+"""a simulated robot's charging rate when neither it nor its battery model says"""
+
+
 class RobotEntry(_Strict):
     serial: str = Field(min_length=1, pattern=SERIAL_PATTERN)
     manufacturer: str = Field(default="hazfleet-sim", min_length=1, pattern=SERIAL_PATTERN)
@@ -62,10 +66,11 @@ class RobotEntry(_Strict):
     max_speed_m_s: float = Field(default=1.0, gt=0, le=10)
     battery_capacity_wh: float = Field(default=500.0, gt=0)
     start_battery_pct: float = Field(default=100.0, ge=0, le=100)
-    charge_pct_per_s: float = Field(default=0.05, ge=0, le=100)
+    charge_pct_per_s: float | None = Field(default=None, ge=0, le=100)
     """charging rate on a node of a ``charging`` zone, % of capacity per second (0: never
     charges).  What the simulated robot does; ``battery_model.charge_pct_per_s`` is what
-    the controller plans with"""
+    the controller plans with.  None: the planned rate when a ``battery_model`` is given
+    (so plan and robot agree), else 0.05"""
     version: str = Field(default="2.1.0", pattern=r"^2\.[01]\.\d+$")
     actions: list[str] | None = None
     """action types it can do; None gives the simulator's full default set"""
@@ -76,6 +81,15 @@ class RobotEntry(_Strict):
     None (and no ``battery_model``): the controller knows nothing beyond its factsheet"""
     battery_model: BatteryModel | None = None
     """how the allocator plans its charge (docs/allocation.md)"""
+
+    @property
+    def sim_charge_pct_per_s(self) -> float:
+        """The simulated robot's charging rate (see ``charge_pct_per_s``)."""
+        if self.charge_pct_per_s is not None:
+            return self.charge_pct_per_s
+        if self.battery_model is not None:
+            return self.battery_model.charge_pct_per_s
+        return DEFAULT_CHARGE_PCT_PER_S
 
     def robot_config(self) -> RobotConfig | None:
         if self.area_rating is None and self.battery_model is None:

@@ -170,6 +170,8 @@ class RobotOut(_Out):
     y_m: float | None
     battery_pct: float | None
     """state of charge in %"""
+    charging: bool | None
+    """the robot says it is charging (None before its first state)"""
     driving: bool | None
     paused: bool | None
     errors: list[str]
@@ -264,6 +266,7 @@ def robot_out(s: RobotStatus) -> RobotOut:
         x_m=s.x_m,
         y_m=s.y_m,
         battery_pct=s.battery_pct,
+        charging=s.charging,
         driving=s.driving,
         paused=s.paused,
         errors=list(s.errors),

@@ -156,3 +156,16 @@ def test_the_scenario_rate_reaches_the_robot() -> None:
     assert robot_spec(entry).charge_pct_per_s == 0.2
     default = RobotEntry.model_validate({"serial": "r1", "start_node": "A"})
     assert robot_spec(default).charge_pct_per_s == SimRobotSpec("a", "b", "A").charge_pct_per_s
+
+
+def test_the_simulated_rate_follows_the_planned_one_unless_given() -> None:
+    planned = {"battery_model": {"charge_pct_per_s": 0.2}}
+    assert (
+        RobotEntry.model_validate({"serial": "r1", "start_node": "A"}).sim_charge_pct_per_s == 0.05
+    )
+    entry = RobotEntry.model_validate({"serial": "r1", "start_node": "A", **planned})
+    assert entry.sim_charge_pct_per_s == 0.2
+    own = RobotEntry.model_validate(
+        {"serial": "r1", "start_node": "A", "charge_pct_per_s": 0.1, **planned}
+    )
+    assert own.sim_charge_pct_per_s == 0.1

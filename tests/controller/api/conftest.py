@@ -61,6 +61,7 @@ ROBOT = RobotStatus(
     x_m=0.0,
     y_m=0.0,
     battery_pct=87.5,
+    charging=True,
     driving=False,
     paused=False,
     errors=[],

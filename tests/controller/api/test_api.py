@@ -421,6 +421,7 @@ def test_robots_and_templates(api: Api) -> None:
     assert robots.status_code == 200
     assert robots.json()[0]["serial"] == "sim-01"
     assert robots.json()[0]["battery_pct"] == 87.5
+    assert robots.json()[0]["charging"] is True
     templates = api.get("erin", "/templates").json()
     names = {t["name"] for t in templates}
     assert {"gas_leak_survey", "confined_space_entry", "patrol", "radiation_survey"} <= names
