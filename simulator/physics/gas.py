@@ -404,11 +404,11 @@ class GasField:
         keep = math.exp(-self.decay_per_s * h)
         self._cover(np.array([(s.cell[1], s.cell[0]) for s in self._sources if s.rate_g_s > 0]))
         if self._moves:
-            ax_pos, ax_neg, dx_c, ay_pos, ay_neg, dy_c = self._scaled(h)
+            wx_left, wx_right, wy_below, wy_above = self._scaled(h)
             for _ in range(n):
                 if self._window is not None:
                     self._grow_window()
-                    self._transport(ax_pos, ax_neg, dx_c, ay_pos, ay_neg, dy_c)
+                    self._transport(wx_left, wx_right, wy_below, wy_above)
                 self._sources_and_decay(h, keep)
         else:
             for _ in range(n):
@@ -425,17 +425,18 @@ class GasField:
             self.intermittency.step(dt_s)
 
     def _scaled(self, h: float) -> tuple[FloatArray, ...]:
-        """The face coefficients times h/dx, so a sub-step is a few in-place ops; kept for
-        the next step with the same sub-step (the common case: a fixed tick)."""
+        """Each face's flux as weights of the cells on its two sides, times h/dx, so a
+        sub-step is a few in-place ops; kept for the next step with the same sub-step (the
+        common case: a fixed tick).  Upwind advection plus central diffusion through an
+        x face is ``u⁺·c_left + u⁻·c_right − K/dx·(c_right − c_left)``, i.e.
+        ``(u⁺ + K/dx)·c_left + (u⁻ − K/dx)·c_right``."""
         if self._scaled_for is None or self._scaled_for[0] != h:
             s = h / self.grid.cell_m
             coefs = (
-                self._ux_pos * s,
-                self._ux_neg * s,
-                self._dx_coef * s,
-                self._uy_pos * s,
-                self._uy_neg * s,
-                self._dy_coef * s,
+                (self._ux_pos + self._dx_coef) * s,
+                (self._ux_neg - self._dx_coef) * s,
+                (self._uy_pos + self._dy_coef) * s,
+                (self._uy_neg - self._dy_coef) * s,
             )
             self._scaled_for = (h, coefs)
         return self._scaled_for[1]
@@ -475,16 +476,14 @@ class GasField:
 
     def _transport(
         self,
-        ax_pos: FloatArray,
-        ax_neg: FloatArray,
-        dx_c: FloatArray,
-        ay_pos: FloatArray,
-        ay_neg: FloatArray,
-        dy_c: FloatArray,
+        wx_left: FloatArray,
+        wx_right: FloatArray,
+        wy_below: FloatArray,
+        wy_above: FloatArray,
     ) -> None:
         """One explicit sub-step of advection and diffusion over the active window; the
-        coefficients are already multiplied by h/dx, so the face "fluxes" below are mass
-        moved per face per volume."""
+        face weights (:meth:`_scaled`) are already multiplied by h/dx, so the face "fluxes"
+        below are mass moved per face per volume."""
         assert self._window is not None
         y0, y1, x0, x1 = self._window
         cp = self._cp  # the field with a ring of clean-air ghost cells (always 0)
@@ -492,19 +491,13 @@ class GasField:
         fx, tmp_x = self._fx[y0:y1, x0 : x1 + 1], self._tmp_x[y0:y1, x0 : x1 + 1]
         fy, tmp_y = self._fy[y0 : y1 + 1, x0:x1], self._tmp_y[y0 : y1 + 1, x0:x1]
         left, right = cp[1 + y0 : 1 + y1, x0 : x1 + 1], cp[1 + y0 : 1 + y1, x0 + 1 : x1 + 2]
-        np.multiply(ax_pos[y0:y1, x0 : x1 + 1], left, out=fx)
-        np.multiply(ax_neg[y0:y1, x0 : x1 + 1], right, out=tmp_x)
+        np.multiply(wx_left[y0:y1, x0 : x1 + 1], left, out=fx)
+        np.multiply(wx_right[y0:y1, x0 : x1 + 1], right, out=tmp_x)
         fx += tmp_x
-        np.subtract(right, left, out=tmp_x)
-        tmp_x *= dx_c[y0:y1, x0 : x1 + 1]
-        fx -= tmp_x
         below, above = cp[y0 : y1 + 1, 1 + x0 : 1 + x1], cp[y0 + 1 : y1 + 2, 1 + x0 : 1 + x1]
-        np.multiply(ay_pos[y0 : y1 + 1, x0:x1], below, out=fy)
-        np.multiply(ay_neg[y0 : y1 + 1, x0:x1], above, out=tmp_y)
+        np.multiply(wy_below[y0 : y1 + 1, x0:x1], below, out=fy)
+        np.multiply(wy_above[y0 : y1 + 1, x0:x1], above, out=tmp_y)
         fy += tmp_y
-        np.subtract(above, below, out=tmp_y)
-        tmp_y *= dy_c[y0 : y1 + 1, x0:x1]
-        fy -= tmp_y
         if self.boundary is Boundary.OPEN:
             # faces of the window that are not grid edges carry nothing (both sides 0)
             out = fx[:, -1].sum() - fx[:, 0].sum() + fy[-1, :].sum() - fy[0, :].sum()
