@@ -71,7 +71,7 @@ from typing import Literal, Protocol
 
 from controller.charging import ChargingDesk
 from controller.events import EventEmitter
-from controller.fleet_plan import FleetPlanner, FleetPlanSettings, RobotView
+from controller.fleet_plan import FleetPlanner, RobotView
 from controller.orders import (
     build_instant_actions,
     build_order,
@@ -98,6 +98,7 @@ from drivers.vda5050.messages import (
 )
 from drivers.vda5050.topics import TopicName
 from missions.allocation import AllocationResult
+from missions.fleet_settings import FleetPlanSettings
 from missions.mission import MissionAction, MissionOutcome, MissionSpec, MissionStep
 from missions.site import SiteMap
 

@@ -16,11 +16,10 @@ docs/allocation.md ("Wiring") describes how the dispatcher uses it.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from missions.allocation import AllocationParams, AllocationResult, allocate
 from missions.capabilities import (
-    AreaClass,
     HazardRating,
     MissionRequirements,
     RobotCapabilities,
@@ -28,6 +27,7 @@ from missions.capabilities import (
     RobotSnapshot,
     RobotStatus,
 )
+from missions.fleet_settings import FleetPlanSettings
 from missions.mission import MissionSpec
 from missions.site import SiteMap, ZoneKind
 from missions.site_graph import SiteGraph
@@ -36,23 +36,6 @@ DEFAULT_SPEED_M_S = 1.0
 """planning speed of a robot whose factsheet has not arrived (m/s)"""
 
 PathFn = Callable[[str, str], list[str] | None]
-
-
-@dataclass(frozen=True)
-class FleetPlanSettings:
-    robots: Mapping[str, RobotConfig] = field(default_factory=dict)
-    """robot key ``manufacturer/serial`` -> its configuration; others get ``default_robot``"""
-    default_robot: RobotConfig = field(default_factory=RobotConfig)
-    area_classes: Mapping[str, AreaClass | str] = field(default_factory=dict)
-    """hazardous zone id -> ``zone_1`` / ``zone_2`` (unlisted hazardous zones: zone 1)"""
-    clearance_zones: frozenset[str] = frozenset()
-    """zones whose entry waits for an operator's clearance (docs/allocation.md, "Horizon")"""
-    gate_hazardous: bool = False
-    """True: every hazardous area (as the allocator classes them) waits for clearance too,
-    unless the mission's permit covers it (``MissionSpec.cleared_zones``)"""
-    reallocate_every_s: float = 5.0
-    """with missions waiting, allocate again at least this often even when no robot changed
-    (battery levels drift)"""
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from controller.alerts import (
 )
 from controller.dispatcher import Dispatcher, MissionStatus
 from controller.events import ControllerEvent, EventEmitter, EventListener
-from controller.fleet_plan import FleetPlanner, FleetPlanSettings
+from controller.fleet_plan import FleetPlanner
 from controller.hazard_watch import (
     REASON_BAD_FRAME,
     REASON_FRAME_UNKNOWN_ROBOT,
@@ -74,6 +74,7 @@ from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.alarms import AlarmChange, AlarmKind, AlarmPreset
 from missions.clock import Clock
 from missions.fleet import RobotRef
+from missions.fleet_settings import FleetPlanSettings
 from missions.mission import MissionOutcome, MissionSpec
 from missions.site import SiteMap
 

@@ -8,7 +8,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from controller.fleet_plan import FleetPlanSettings
 from controller.service import ControllerSettings
 from drivers.config_file import load_model, load_yaml
 from drivers.mqtt import MqttSettings
@@ -16,6 +15,7 @@ from hazfleet import paths
 from missions.alarms import AlarmPreset
 from missions.capabilities import AreaClass, BatteryModel, HazardRating, RobotConfig
 from missions.fleet import RobotRef
+from missions.fleet_settings import FleetPlanSettings
 
 
 class _Strict(BaseModel):

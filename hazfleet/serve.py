@@ -37,13 +37,14 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 
-from controller.fleet_plan import FleetPlanner, FleetPlanSettings
+from controller.fleet_plan import FleetPlanner
 from drivers.config_file import load_yaml, validation_to_config_error
 from drivers.errors import ConfigError
 from hazfleet import paths
 from hazfleet.config import FleetConfig, HazfleetConfig
 from missions.capabilities import RobotConfig
 from missions.fleet import RobotRef
+from missions.fleet_settings import FleetPlanSettings
 from missions.site import SiteMap
 
 log = logging.getLogger(__name__)

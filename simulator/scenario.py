@@ -18,11 +18,11 @@ from pydantic import (
     model_validator,
 )
 
-from controller.fleet_plan import FleetPlanSettings
 from drivers.config_file import load_model
 from missions.alarms import CHANNEL_UNITS
 from missions.capabilities import AreaClass, BatteryModel, HazardRating, RobotConfig
 from missions.fleet import SERIAL_PATTERN
+from missions.fleet_settings import FleetPlanSettings
 from missions.mission import MissionOutcome, MissionSpec
 from missions.site import SiteMap
 from simulator.faults import FaultEntry, check_faults, fault_list_error

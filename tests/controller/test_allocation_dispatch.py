@@ -9,9 +9,9 @@ import dataclasses
 from typing import Any
 
 from controller import ControllerSettings
-from controller.fleet_plan import FleetPlanSettings
 from drivers.errors import MissionError
 from missions.capabilities import BatteryModel, HazardRating, RobotConfig
+from missions.fleet_settings import FleetPlanSettings
 from missions.mission import MissionOutcome, MissionSpec
 from missions.model import Priority
 from missions.site import Edge, Node, SiteMap, Zone, ZoneKind

@@ -5,8 +5,9 @@ tests/simulator/test_charging_drill.py."""
 
 from __future__ import annotations
 
-from controller.fleet_plan import FleetPlanner, FleetPlanSettings, RobotView
+from controller.fleet_plan import FleetPlanner, RobotView
 from missions.capabilities import RobotStatus
+from missions.fleet_settings import FleetPlanSettings
 from missions.mission import MissionOutcome
 from missions.model import Priority
 from tests.controller import Harness, RobotSide

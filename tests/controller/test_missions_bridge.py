@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from controller.events import ControllerEvent
-from controller.fleet_plan import FleetPlanSettings
 from controller.missions_bridge import ControllerBridge, parse_mission_event
 from controller.missions_service import MissionService
 from controller.service import Controller, ControllerSettings
@@ -21,6 +20,7 @@ from drivers.errors import StoreError
 from missions.capabilities import HazardRating, RobotConfig
 from missions.clock import FakeClock
 from missions.fleet import RobotRef
+from missions.fleet_settings import FleetPlanSettings
 from missions.lifecycle import MissionState
 from missions.mission import MissionOutcome
 from missions.model import MissionRequest, Schedule, Target

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from controller.fleet_plan import FleetPlanSettings
 from controller.heartbeat import heartbeat_topic
 from controller.service import Controller, ControllerSettings, MissionStatus, controller_will
 from drivers.errors import MissionError
@@ -22,6 +21,7 @@ from drivers.vda5050 import Topic, TopicName
 from missions.capabilities import HazardRating, RobotConfig
 from missions.clock import FakeClock
 from missions.fleet import RobotRef
+from missions.fleet_settings import FleetPlanSettings
 from missions.mission import MissionOutcome, MissionSpec
 from missions.site import Edge, Node, SiteMap, Zone, ZoneKind
 from simulator.delivery import DeliveryTracker, TrackedBus
