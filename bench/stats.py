@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import statistics
 
-from simulator.batch import nearest_rank
-
 
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) — no interpolation, so p99 is a real sample."""
+    # imported here: simulator.batch pulls in the controller, and a speed-bench run's
+    # simulator workers re-import the bench module (multiprocessing's __main__ fix-up)
+    # without computing any statistic
+    from simulator.batch import nearest_rank
+
     return nearest_rank(values, q)
 
 
