@@ -166,15 +166,28 @@ class Setup:
         return out
 
 
+def drill_settings(*, picture: bool = True) -> Any:
+    """The controller as ``hazfleet drill`` runs it: the default alarm preset on the robots'
+    sensor stream and, unless ``picture`` is False, the hazard picture and camera watch
+    (without them a drill's detection and localization criteria are not judged)."""
+    from controller.hazard_watch import WatchSettings
+    from controller.service import ControllerSettings
+    from drivers.config_file import load_model
+    from missions.alarms import AlarmPreset
+
+    return ControllerSettings(
+        alarm_preset=load_model(
+            REPO / "config" / "alarms" / "industrial-scientific.yaml", AlarmPreset
+        ),
+        hazard_watch=WatchSettings() if picture else None,
+    )
+
+
 def one_run(
     robots: int, gas: bool, host: str, port: int, label: str, setup: Setup
 ) -> dict[str, Any]:
     """One drill in this process; its rates as a JSON-able dict."""
-    from controller.hazard_watch import WatchSettings
-    from controller.service import ControllerSettings
-    from drivers.config_file import load_model
     from drivers.mqtt import MqttSettings
-    from missions.alarms import AlarmPreset
     from simulator.drill import DrillProgress, DrillRunner
     from simulator.hazards import hazard_grid
     from simulator.scenario import Scenario
@@ -204,13 +217,7 @@ def one_run(
         mqtt=mqtt,
         on_progress=progress,
         processes=setup.processes,
-        # as `hazfleet drill` runs: the controller takes the robots' sensor stream
-        controller_settings=ControllerSettings(
-            alarm_preset=load_model(
-                REPO / "config" / "alarms" / "industrial-scientific.yaml", AlarmPreset
-            ),
-            hazard_watch=WatchSettings() if setup.picture else None,
-        ),
+        controller_settings=drill_settings(picture=setup.picture),
     )
     result = runner.run()
     (s0, w0), (s1, w1) = marks[0], marks[-1]
@@ -342,7 +349,9 @@ def full_drills(names: list[str], host: str, port: int, label: str) -> bool:
     for name in names:
         sc = load_scenario(DRILLS / f"{name}.yaml")
         sc = sc.model_copy(update={"interface": f"s{uuid.uuid4().hex[:8]}"})
-        result = DrillRunner(sc, host, port, broker_label=label, seed=0).run()
+        result = DrillRunner(
+            sc, host, port, broker_label=label, seed=0, controller_settings=drill_settings()
+        ).run()
         completed = sum(m.outcome.value == "completed" for m in result.missions)
         verdict = "passed" if result.passed else "FAILED: " + "; ".join(result.failures[:3])
         ok = ok and result.passed
