@@ -20,7 +20,8 @@ process per 250 robots (at least two) above that (``--processes`` overrides;
 Every run is a fresh process (``--one``) with the same seed, so the simulated work is
 identical between runs and nothing (threads, sockets) is left over from the previous one;
 a run that exceeds ``--timeout`` wall seconds is killed and recorded as not completed.
-Two rates per run:
+The gas and baseline runs of a size alternate, so that the shared machine's drifts in
+speed fall on both alike.  Two rates per run:
 
 * **end to end**: ``sim_seconds / wall_seconds`` of the drill as ``hazfleet drill``
   reports it (connecting every robot and saying goodbye included);
@@ -281,21 +282,25 @@ def measure(
 ) -> list[Cell]:
     cells: list[Cell] = []
     for robots in sizes:
-        for gas in (True, False):
-            cell = Cell(robots, gas, [])
-            for k in range(runs):
-                got = _child(robots, gas, host, port, label, timeout_s, setup)
+        # gas and baseline runs alternate, so that a drift of the shared machine's speed
+        # (it can halve within minutes) hits both sides of the comparison alike
+        gas_cell, base_cell = Cell(robots, True, []), Cell(robots, False, [])
+        for k in range(runs):
+            for cell in (gas_cell, base_cell):
+                if cell.not_run is not None:
+                    continue
+                got = _child(robots, cell.gas, host, port, label, timeout_s, setup)
                 if isinstance(got, str):
                     cell.not_run = f"run {k + 1}: {got}"
-                    print(f"# {robots} robots, gas={gas}: {cell.not_run}", flush=True)
-                    break
+                    print(f"# {robots} robots, gas={cell.gas}: {cell.not_run}", flush=True)
+                    continue
                 print(f"# {json.dumps(got)}", flush=True)
                 cell.runs.append(got)
-            cells.append(cell)
-            if cell.not_run is not None and gas:
-                # the baseline of a size that does not complete says nothing more
-                cells.append(Cell(robots, False, [], "not run: the gas drill did not complete"))
+            if gas_cell.not_run is not None and not gas_cell.runs:
+                # a size whose gas drill does not complete at all says nothing more
+                base_cell.not_run = base_cell.not_run or "not run: the gas drill did not complete"
                 break
+        cells += [gas_cell, base_cell]
     return cells
 
 
