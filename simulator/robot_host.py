@@ -24,6 +24,7 @@ there is none): forking the runner itself, whose paho threads hold locks, is uns
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -37,6 +38,7 @@ import numpy as np
 
 from drivers.bus import Will
 from drivers.errors import TransportError
+from drivers.gc_policy import THRESHOLDS
 from drivers.mqtt import MqttSettings, MqttTransport
 from missions.clock import FakeClock
 from missions.errors import HazfleetError
@@ -311,6 +313,7 @@ def host_main(conn: multiprocessing.connection.Connection) -> None:
         level=spec.log_level, format=f"%(levelname)s host {spec.process}: %(name)s: %(message)s"
     )
     host = RobotHost(spec)
+    gc.set_threshold(*THRESHOLDS)  # the whole process is this loop (drivers.gc_policy)
     try:
         while True:
             try:

@@ -226,3 +226,24 @@ def test_a_drill_leaves_no_retained_message_behind(
         # DISCONNECT (cf. Yakifo/amqtt#199): the controller's CONNECTIONBROKEN beat
         left = [m for m in left if b'"CONNECTIONBROKEN"' not in m.payload]
     assert left == [], [m.topic for m in left]
+
+
+def test_a_drill_runs_with_fewer_collector_passes_and_restores_them(
+    broker: BrokerUnderTest,
+) -> None:
+    import gc
+
+    from drivers.gc_policy import THRESHOLDS
+    from tests.simulator.drill_harness import embedded_drill
+
+    seen: list[tuple[int, ...]] = []
+    runner = embedded_drill(
+        load_scenario(DEFAULT),
+        broker,
+        "GC policy",
+        on_progress=lambda p: seen.append(gc.get_threshold()),
+    )
+    before = gc.get_threshold()
+    assert runner.run().passed
+    assert seen and set(seen) == {THRESHOLDS}
+    assert gc.get_threshold() == before
