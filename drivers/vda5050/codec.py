@@ -44,8 +44,14 @@ def format_timestamp(epoch_s: float) -> str:
     """
     centis = round(epoch_s * 100)
     whole_s, frac_cs = divmod(centis, 100)
-    moment = datetime.fromtimestamp(whole_s, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{frac_cs:02d}Z"
+    return f"{_whole_seconds_text(whole_s)}.{frac_cs:02d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_seconds_text(whole_s: int) -> str:
+    """``YYYY-MM-DDTHH:mm:ss`` of a whole epoch second: every message stamps the time,
+    and a fleet's messages of one second share it (a drill's robots stamp the same tick)."""
+    return f"{datetime.fromtimestamp(whole_s, UTC):%Y-%m-%dT%H:%M:%S}"
 
 
 _ISO_RE = re.compile(
