@@ -53,7 +53,9 @@ Mission lifecycle (``missions.mission.MissionOutcome``)::
 * **Charging**: an idle robot below its ``charge_below_pct`` gets an order to its nearest
   free charger bay (a dispatcher-internal mission, ``_charge:...``, not listed in
   ``statuses()``); with every bay taken it waits, and a ``charge`` event says why
-  (:mod:`controller.charging`).  It is back in the pool at ``charge_to_pct``.
+  (:mod:`controller.charging`).  It is back in the pool at ``charge_to_pct``.  A robot
+  charged to ``charge_to_pct`` and idle on the bay such a robot waits for is driven off
+  it to the nearest node that is no bay (``_vacate:...``, also internal).
 * **Orphans**: if a robot later reports that it is still executing the order of a mission
   we have already FAILED or ABORTED, or an order the mission no longer runs (a lost robot
   coming back after its mission was reassigned, a FATAL error cleared by hand), we send it
@@ -69,7 +71,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from controller.charging import ChargingDesk
+from controller.charging import ChargingDesk, Vacate, bays_to_free
 from controller.events import EventEmitter
 from controller.fleet_plan import FleetPlanner, RobotView
 from controller.orders import (
@@ -119,6 +121,8 @@ Kind = Literal["mission", "charge", "fleet"]
 """a mission; a drive to a charger; a drive to the safe assembly zone"""
 CHARGE_PREFIX = "_charge:"
 """ids of the dispatcher's own drives to a charger (never a user's mission id)"""
+VACATE_PREFIX = "_vacate:"
+"""ids of its drives off a charger bay, to free the bay (kind ``charge`` too)"""
 ASSEMBLE_PREFIX = "_assemble:"
 """ids of its drives to the safe assembly zone"""
 _ErrorKey = tuple[str, str | None, tuple[tuple[str, str], ...]]
@@ -221,6 +225,15 @@ class _Mission:
     update_acked: int = 0
     """highest orderUpdateId the robot has echoed"""
     extend_due: bool = False
+
+    @property
+    def to_charger(self) -> bool:
+        """an unfinished drive of ours to a charger bay"""
+        return (
+            self.kind == "charge"
+            and self.spec.id.startswith(CHARGE_PREFIX)
+            and not self.outcome.terminal
+        )
 
     @property
     def pinned(self) -> bool:
@@ -762,6 +775,8 @@ class Dispatcher:
                     and robot.availability == "online"
                 ):
                     running = (busy.spec.id, busy.spec)
+            trip = self._missions.get(self._busy.get(robot.key, ""))
+            to_charger = trip is not None and trip.to_charger and robot.availability == "online"
             views.append(
                 RobotView(
                     key=robot.key,
@@ -772,6 +787,7 @@ class Dispatcher:
                     ready=ready,
                     running=running,
                     charging=self._charging.reported(robot.key, s),
+                    to_charger=to_charger,
                 )
             )
         return views
@@ -807,14 +823,17 @@ class Dispatcher:
             trips = self._charging.trips(
                 (m.robot_key, m.spec.steps[-1].node)
                 for m in self._missions.values()
-                if m.kind == "charge" and not m.outcome.terminal
+                if m.to_charger
             )
             result = self._planner.allocate(views, [m.spec for m in free], trips)
+            vacate = bays_to_free(self._planner, views, result, trips)
         except (ValueError, KeyError) as exc:
             # a bug or a site/config mismatch must not stop supervision; say so loudly
             log.error("allocation failed: %s", exc)
             return
         self._apply(result, now_s)
+        for order in vacate:
+            self._vacate(order, now_s)
 
     def _apply(self, result: AllocationResult, now_s: float) -> None:
         for p in result.preemptions:
@@ -891,6 +910,21 @@ class Dispatcher:
             ready_in_s,
         )
         self._events.emit("charge", robot.key, f"to charger {charger_node}")
+        self._dispatch(m, robot, now_s)
+
+    def _vacate(self, order: Vacate, now_s: float) -> None:
+        robot = self._registry.get(order.robot)
+        assert robot is not None, "bays_to_free only names robots of the registry"
+        self._charge_seq += 1
+        spec = MissionSpec(
+            id=f"{VACATE_PREFIX}{robot.serial}:{self._charge_seq}",
+            name=f"free charger bay {order.bay}",
+            robot=robot.serial,
+            steps=[MissionStep(node=order.to_node)],
+        )
+        m = _Mission(spec, now_s, robot.key, kind="charge")
+        self._missions[spec.id] = m
+        self._charging.vacating(order)
         self._dispatch(m, robot, now_s)
 
     def _requeue(self, m: _Mission, note: str) -> None:

@@ -56,6 +56,8 @@ class RobotView:
     charging: bool | None = None
     """its reported ``batteryState.charging``; None for a robot not known to report it
     (then standing on a charger node counts as charging)"""
+    to_charger: bool = False
+    """it drives to a charger on the dispatcher's orders (not ready meanwhile)"""
 
 
 class FleetPlanner:
@@ -134,9 +136,8 @@ class FleetPlanner:
                     mission=mission_id,
                     mission_priority=req.priority,
                 )
-        return RobotSnapshot(
-            capabilities=caps, node=node, battery_pct=battery, status=RobotStatus.UNAVAILABLE
-        )
+        status = RobotStatus.TO_CHARGER if view.to_charger else RobotStatus.UNAVAILABLE
+        return RobotSnapshot(capabilities=caps, node=node, battery_pct=battery, status=status)
 
     # ------------------------------------------------------------------ missions
 

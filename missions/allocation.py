@@ -91,6 +91,9 @@ class ReasonCode(StrEnum):
     BATTERY = "battery"
     UNAVAILABLE = "unavailable"
     """only robots that are lost, faulted or paused could do it"""
+    CHARGING = "charging"
+    """only robots that are charging or driving to a charger could do it (short of charge
+    now, or not free): it waits for them"""
     BUSY = "busy"
     """feasible robots exist but all are busy, charging or low on charge"""
     OUTBID = "outbid"
@@ -99,7 +102,7 @@ class ReasonCode(StrEnum):
     @property
     def infeasible(self) -> bool:
         """True when no robot of the fleet, as it stands, can do the mission"""
-        return self not in (ReasonCode.BUSY, ReasonCode.OUTBID)
+        return self not in (ReasonCode.BUSY, ReasonCode.OUTBID, ReasonCode.CHARGING)
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,7 @@ class Problem:
     """both routes exist at the robot's rating and every step node admits it"""
     batt_ok: BoolArray
     feasible: BoolArray
-    """act_ok & reach_ok & batt_ok & robot not unavailable"""
+    """act_ok & reach_ok & batt_ok & robot neither unavailable nor driving to a charger"""
     approach_m: FloatArray
     route_m: FloatArray
     travel_s: FloatArray
@@ -220,7 +223,7 @@ class Problem:
     task_s: FloatArray
     """[M] task duration in seconds"""
     available: BoolArray
-    """[R] robot not unavailable"""
+    """[R] robot neither unavailable nor driving to a charger"""
     action_bits: dict[str, int] = field(default_factory=dict)
     bays_taken: dict[int, str] = field(default_factory=dict)
     """charger node index -> key of the robot standing there or driving there to charge"""
@@ -300,7 +303,8 @@ def build_problem(
     per_m = np.array([r.capabilities.battery.drive_pct_per_m for r in robots])
     per_s = np.array([r.capabilities.battery.base_pct_per_s for r in robots])
     reserve = np.array([r.capabilities.battery.reserve_pct for r in robots])
-    available = np.array([r.status is not RobotStatus.UNAVAILABLE for r in robots], dtype=bool)
+    away = (RobotStatus.UNAVAILABLE, RobotStatus.TO_CHARGER)
+    available = np.array([r.status not in away for r in robots], dtype=bool)
     robot_node = np.array([graph.index[r.node] for r in robots], dtype=np.int64)
     task_s = np.array([m.task_duration_s for m in missions])
 
@@ -682,12 +686,23 @@ def _reason(p: Problem, m: int, eligible: tuple[BoolArray, BoolArray]) -> Unassi
             f"{mission.start} at its rating (no-go zones or areas above its rating in the "
             "way, or a part of the site not joined to it)",
         )
-    # 5. battery
+    # 5. battery; robots away charging come back, lost or paused ones may not
     avail = reach & p.available
+    recharging = reach & _recharging(p)
     if not avail.any():
+        if recharging.any():
+            return out(ReasonCode.CHARGING, _charging_text(recharging, p))
         keys = ", ".join(p.robots[i].key for i in np.flatnonzero(reach)[:5])
         return out(ReasonCode.UNAVAILABLE, f"only unavailable robots could do it: {keys}")
     if not (avail & p.batt_ok[m]).any():
+        charged = p.needed_pct[m] <= np.array(
+            [r.capabilities.battery.charge_to_pct for r in p.robots]
+        )
+        if (recharging & charged).any():
+            back = recharging & charged
+            return out(
+                ReasonCode.CHARGING, f"{_charging_text(back, p)}; {_battery_text(p, m, back)}"
+            )
         return out(ReasonCode.BATTERY, _battery_text(p, m, avail))
     # 6. feasible robots exist: none was free for this priority, or others took them
     feas = p.feasible[m]
@@ -702,6 +717,27 @@ def _reason(p: Problem, m: int, eligible: tuple[BoolArray, BoolArray]) -> Unassi
         ReasonCode.OUTBID,
         f"waiting: {robots} went to missions of higher priority or lower total cost",
     )
+
+
+def _recharging(p: Problem) -> BoolArray:
+    """[R] robots charging or driving to a charger"""
+    away = (RobotStatus.CHARGING, RobotStatus.TO_CHARGER)
+    return np.array([r.status in away for r in p.robots], dtype=bool)
+
+
+def _charging_text(robots: BoolArray, p: Problem) -> str:
+    """Who the mission waits for: the capable robots charging or driving to a charger."""
+
+    def what(r: RobotSnapshot) -> str:
+        if r.status is RobotStatus.TO_CHARGER:
+            return f"{r.key} (on its way to a charger, {_fmt_pct(r.battery_pct)})"
+        return f"{r.key} (charging, {_fmt_pct(r.battery_pct)})"
+
+    idx = np.flatnonzero(robots).tolist()
+    names = ", ".join(what(p.robots[i]) for i in idx[:5]) + (", ..." if len(idx) > 5 else "")
+    if len(idx) == 1:
+        return f"its only robot able to do it is away charging: {names}; back once charged"
+    return f"the {len(idx)} robots able to do it are away charging: {names}; back once charged"
 
 
 def _rating_text(p: Problem, mission: MissionRequirements, best: int) -> str:

@@ -203,6 +203,9 @@ class RobotStatus(StrEnum):
     """running ``mission``; only an emergency may displace it, and only a routine one"""
     CHARGING = "charging"
     """on a charger; offered to emergency missions only"""
+    TO_CHARGER = "to_charger"
+    """driving to a charger on the dispatcher's orders: never assigned, but back in the
+    pool once charged (a mission only it could do waits for it)"""
     UNAVAILABLE = "unavailable"
     """lost, paused, faulted or in manual mode: never assigned"""
 

@@ -182,13 +182,14 @@ def test_a_robot_without_the_charge_for_the_mission_is_not_sent() -> None:
     assert [m.id for m in h.controller.missions()] == ["m1"]  # charge trips are not missions
 
 
-def test_battery_reason_when_no_robot_has_the_charge() -> None:
+def test_a_mission_waits_for_the_charging_robot_that_will_have_the_charge() -> None:
     h = harness(("R1",), R1=UNRATED)
-    put(h, "R1", "dock", battery=11.0)
+    put(h, "R1", "dock", battery=11.0)  # on the charger: charging
     h.controller.submit(spec("m1", "C", actions=[GAS]))
     h.tick()
-    waiting = h.mission("m1").waiting
-    assert waiting is not None and waiting.startswith("unassignable (battery)")
+    waiting = h.mission("m1").waiting or ""
+    assert waiting.startswith("waiting (charging): ") and "acme/R1 (charging, 11 %)" in waiting
+    assert "it could start after charging at dock" in waiting
 
 
 def test_emergency_preempts_routine_then_the_routine_mission_runs_again() -> None:

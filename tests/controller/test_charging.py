@@ -5,13 +5,18 @@ tests/simulator/test_charging_drill.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from controller.charging import Vacate, bays_to_free
 from controller.fleet_plan import FleetPlanner, RobotView
 from missions.capabilities import RobotStatus
 from missions.fleet_settings import FleetPlanSettings
 from missions.mission import MissionOutcome
 from missions.model import Priority
+from missions.site import Edge, Node, SiteMap, Zone, ZoneKind
 from tests.controller import Harness, RobotSide
 from tests.controller.test_allocation_dispatch import (
+    DOSE,
     GAS,
     SITE,
     UNRATED,
@@ -62,10 +67,10 @@ def test_two_low_robots_and_one_bay_the_second_waits_until_the_bay_is_free() -> 
     r1.finish_all()  # R1 on the dock now, charging: the bay is still taken
     r1.charging = True
     wait(h, 6, r1, r2)
-    r1.battery = 92.0
-    wait(h, 6, r1, r2)
-    assert r2.take_orders() == [] and r1.take_orders() == []
+    assert r2.take_orders() == [] and r1.take_orders() == []  # below charge_to_pct: stays
     # R1, charged to charge_to_pct, takes a mission and leaves: R2 gets the bay at once
+    r1.battery = 92.0
+    r1.send_state()
     h.controller.submit(spec("m1", "A", actions=[GAS]))
     h.tick()
     (mission,) = r1.take_orders()
@@ -102,3 +107,155 @@ def test_an_emergency_takes_a_charging_robot() -> None:
     (order,) = r1.take_orders()
     assert order["nodes"][-1]["nodeId"] == "B"
     assert h.mission("fire").outcome == MissionOutcome.DISPATCHED
+
+
+# ---------------------------------------------------------------- freeing a blocked bay
+
+
+def targets(orders: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(orderId, last node) of the orders taken (resends of one order count once)."""
+    return {(o["orderId"], o["nodes"][-1]["nodeId"]) for o in orders}
+
+
+def test_a_charged_idle_robot_is_moved_off_the_only_bay_for_a_waiting_low_robot() -> None:
+    h = harness(("R1", "R2"), R1=UNRATED, R2=UNRATED)
+    r1 = put(h, "R1", "dock", battery=95.0)
+    r1.charging = True  # charged past charge_to_pct, still topping up: idle all the same
+    r2 = put(h, "R2", "C", battery=15.0)
+    wait(h, 6, r1, r2)
+    orders = r1.take_orders()
+    ((order_id, to_node),) = targets(orders)
+    assert order_id.startswith("_vacate:R1:") and to_node == "A"  # nearest node not a bay
+    assert r2.take_orders() == []  # the bay is still held while R1 stands on it
+    said = "moved off charger bay dock to free it for acme/R2 (to A)"
+    assert events(h, "acme/R1").count(said) == 1
+    assert h.controller.missions() == []  # the dispatcher's own drive, not listed
+    r1.accept(orders[0])
+    r1.finish_all()
+    r1.charging = False
+    assert r1.last_node_id == "A"
+    wait(h, 6, r1, r2)
+    (trip,) = targets(r2.take_orders())
+    assert trip[0].startswith("_charge:R2:") and trip[1] == "dock"
+    # R1, charged and idle off the bay, is not sent back to charge: no ping-pong
+    assert r1.take_orders() == []
+
+
+def test_a_robot_below_charge_to_pct_keeps_its_bay() -> None:
+    h = harness(("R1", "R2"), R1=UNRATED, R2=UNRATED)
+    r1 = put(h, "R1", "dock", battery=80.0)
+    r1.charging = True
+    r2 = put(h, "R2", "C", battery=15.0)
+    wait(h, 12, r1, r2)
+    assert r1.take_orders() == [] and r2.take_orders() == []
+    assert not any(e.startswith("moved off") for e in events(h, "acme/R1"))
+    assert any(e.startswith("low on charge, waiting") for e in events(h, "acme/R2"))
+
+
+def test_an_operator_stopped_robot_is_not_moved_off_its_bay() -> None:
+    h = harness(("R1", "R2"), R1=UNRATED, R2=UNRATED)
+    r1 = put(h, "R1", "dock", battery=95.0)
+    r1.paused = True  # stopped by an operator (startPause): it stays where it is
+    r2 = put(h, "R2", "C", battery=15.0)
+    wait(h, 12, r1, r2)
+    assert r1.take_orders() == [] and r2.take_orders() == []
+    assert not any(e.startswith("moved off") for e in events(h, "acme/R1"))
+
+
+def test_no_robot_is_moved_off_a_bay_when_none_waits_for_one() -> None:
+    h = harness(("R1", "R2"), R1=UNRATED, R2=UNRATED)
+    r1 = put(h, "R1", "dock", battery=95.0)
+    r2 = put(h, "R2", "C", battery=60.0)
+    wait(h, 12, r1, r2)
+    assert r1.take_orders() == [] and r2.take_orders() == []
+
+
+# a dock with two bays, a no-go cell and a hazardous cell beside it, and open floor beyond
+BAYS = SiteMap(
+    map_id="bays",
+    nodes=[
+        Node(id="bay-1", x=0.0, y=0.0),
+        Node(id="bay-2", x=0.0, y=2.0),
+        Node(id="pit", x=2.0, y=0.0),
+        Node(id="hot", x=0.0, y=-2.0),
+        Node(id="far", x=-6.0, y=0.0),
+        Node(id="low", x=-6.0, y=10.0),
+    ],
+    edges=[
+        Edge(start="bay-1", end="bay-2"),
+        Edge(start="bay-1", end="pit"),
+        Edge(start="bay-1", end="hot"),
+        Edge(start="bay-1", end="far"),
+        Edge(start="far", end="low"),
+    ],
+    zones=[
+        Zone(id="dock", kind=ZoneKind.CHARGING, polygon=[(-1, -1), (1, -1), (1, 3), (-1, 3)]),
+        Zone(
+            id="pit",
+            kind=ZoneKind.NO_GO,
+            polygon=[(1.5, -0.5), (2.5, -0.5), (2.5, 0.5), (1.5, 0.5)],
+        ),
+        Zone(
+            id="hot",
+            kind=ZoneKind.HAZARDOUS,
+            polygon=[(-0.5, -2.5), (0.5, -2.5), (0.5, -1.5), (-0.5, -1.5)],
+        ),
+    ],
+)
+
+
+def idle(key: str, node: str, battery: float, *, ready: bool = True) -> RobotView:
+    return RobotView(key, node, battery, ("measureGas",), 1.0, ready)
+
+
+def test_bays_to_free_picks_the_charged_holder_and_a_node_that_is_no_bay_nor_no_go() -> None:
+    planner = FleetPlanner(BAYS, FleetPlanSettings(default_robot=UNRATED))
+    robots = [
+        idle("acme/full", "bay-1", 100.0),
+        RobotView("acme/half", "bay-2", 50.0, ("measureGas",), 1.0, True, charging=True),
+        idle("acme/low", "low", 10.0),
+    ]
+    result = planner.allocate(robots, [])
+    (decision,) = result.charging
+    assert decision.charger_node is None  # both bays held
+    # bay-2's robot is below charge_to_pct and stays; bay-1's leaves for "far": "pit" is
+    # no-go, "hot" above its rating, "bay-2" a bay
+    assert bays_to_free(planner, robots, result, {}) == [
+        Vacate("acme/full", "bay-1", "far", "acme/low")
+    ]
+    # a robot stopped by an operator (not ready) is not moved
+    stopped = [idle("acme/full", "bay-1", 100.0, ready=False), *robots[1:]]
+    result = planner.allocate(stopped, [])
+    assert bays_to_free(planner, stopped, result, {}) == []
+    # nothing waits: nothing moves
+    fine = [*robots[:2], idle("acme/low", "low", 60.0)]
+    assert bays_to_free(planner, fine, planner.allocate(fine, []), {}) == []
+
+
+def test_a_mission_only_a_robot_driving_to_charge_can_do_waits_for_it() -> None:
+    h = harness(("R1", "R2"), R1=UNRATED, R2=UNRATED)
+    r1 = put(h, "R1", "B", battery=20.0, actions=["measureGas", "measureDoseRate"])
+    r2 = put(h, "R2", "C", battery=80.0)
+    (trip,) = r1.take_orders()
+    assert trip["nodes"][-1]["nodeId"] == "dock"
+    r1.accept(trip)
+    h.controller.submit(spec("dose", "A", actions=[DOSE]))
+    wait(h, 6, r1, r2)
+    waiting = h.mission("dose").waiting or ""
+    assert waiting.startswith("waiting (charging): ") and "unassignable" not in waiting
+    assert "acme/R1 (on its way to a charger, 20 %)" in waiting
+    # charging at the dock, still short of what the mission needs: still waiting for it
+    r1.finish_all()
+    r1.charging = True
+    wait(h, 6, r1, r2)
+    assert (h.mission("dose").waiting or "").startswith("waiting")
+
+
+def test_a_robot_that_is_truly_unavailable_keeps_the_unavailable_reason() -> None:
+    h = harness(("R1", "R2"), R1=UNRATED, R2=UNRATED)
+    r1 = put(h, "R1", "B", battery=80.0, actions=["measureGas", "measureDoseRate"])
+    r2 = put(h, "R2", "C", battery=80.0)
+    r1.paused = True
+    h.controller.submit(spec("dose", "A", actions=[DOSE]))
+    wait(h, 6, r1, r2)
+    assert (h.mission("dose").waiting or "").startswith("unassignable (unavailable)")

@@ -336,6 +336,18 @@ def test_unavailable_robots_are_never_assigned() -> None:
     assert why.code is ReasonCode.UNAVAILABLE and "r/lost" in why.reason
 
 
+def test_a_robot_driving_to_a_charger_is_waited_for_not_called_unavailable() -> None:
+    away = robot("r/away", "a", status=RobotStatus.TO_CHARGER, battery_pct=20)
+    result = allocate(graph(), [away], [mission("m", "b")])
+    assert result.assignments == () and result.charging == ()  # neither used nor re-sent
+    (why,) = result.unassigned
+    assert why.code is ReasonCode.CHARGING and not why.code.infeasible
+    assert "r/away (on its way to a charger, 20 %)" in why.reason
+    lost = robot("r/lost", "a", status=RobotStatus.UNAVAILABLE)
+    (why,) = allocate(graph(), [lost, away], [mission("m", "b")]).unassigned
+    assert why.code is ReasonCode.CHARGING and "r/lost" not in why.reason
+
+
 def test_bad_input_is_refused_naming_the_item() -> None:
     g = graph()
     with pytest.raises(ValueError, match=r"robots\.0\.node: no node 'zz'"):

@@ -120,3 +120,22 @@ def test_two_low_robots_and_one_bay_take_turns(broker: BrokerUnderTest) -> None:
     # both charged, one after the other
     for serial in ("lo-a", "lo-b"):
         assert any(c for _, _, c in seen[serial]), serial
+
+
+def test_a_charged_robot_idle_on_the_only_bay_makes_room_for_a_low_one(
+    broker: BrokerUnderTest,
+) -> None:
+    full = low_robot("full", "dock", 95.0)  # charged, idle on the only bay at the start
+    # a late mission for "full" keeps the drill running while "low" charges
+    late = {**photo("late-photo", "tank-t3"), "robot": "full", "at_s": 12.0}
+    sc = scenario([full, low_robot("low", "aisle-2", 20.0)], [late])
+    result, seen = run(sc, broker)
+    assert result.passed, result.failures
+    moved = at(result, "hazfleet-sim/full", "moved off charger bay dock to free it for")
+    sent = at(result, "hazfleet-sim/low", "to charger dock")
+    assert moved <= sent
+    said = [e.detail for e in result.events if e.subject == "hazfleet-sim/full"]
+    assert sum(d.startswith("moved off") for d in said) == 1
+    assert not any(d.startswith("to charger") for d in said)  # not sent back: no ping-pong
+    charging = [b for t, b, c in seen["low"] if c and t > sent and b is not None]
+    assert len(charging) >= 2 and charging == sorted(charging) and charging[-1] > charging[0]
