@@ -118,11 +118,14 @@ _UNACKED_WARN_AFTER_SENDS = 10
 
 Purpose = Literal["cancel", "pause", "resume", "factsheet", "cleanup", "stop", "release"]
 Kind = Literal["mission", "charge", "fleet"]
-"""a mission; a drive to a charger; a drive to the safe assembly zone"""
+"""a mission; a drive to a charger or off a charger bay; a drive to the safe assembly
+zone"""
 CHARGE_PREFIX = "_charge:"
 """ids of the dispatcher's own drives to a charger (never a user's mission id)"""
 VACATE_PREFIX = "_vacate:"
 """ids of its drives off a charger bay, to free the bay (kind ``charge`` too)"""
+RESERVED_PREFIX = "_"
+"""no user mission id starts with it: the dispatcher's own drives do (above)"""
 ASSEMBLE_PREFIX = "_assemble:"
 """ids of its drives to the safe assembly zone"""
 _ErrorKey = tuple[str, str | None, tuple[tuple[str, str], ...]]
@@ -334,7 +337,7 @@ class Dispatcher:
         """
         if spec.id in self._missions:
             raise MissionError(f"mission {spec.id!r} already exists")
-        if spec.id.startswith((CHARGE_PREFIX, ASSEMBLE_PREFIX)):
+        if spec.id.startswith(RESERVED_PREFIX):
             raise MissionError(f"mission {spec.id!r}: ids starting with '_' are reserved")
         # Checks the steps' nodes and the legs between them; the leg from the robot's
         # position is only known at dispatch.

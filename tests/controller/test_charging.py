@@ -259,3 +259,15 @@ def test_a_robot_that_is_truly_unavailable_keeps_the_unavailable_reason() -> Non
     h.controller.submit(spec("dose", "A", actions=[DOSE]))
     wait(h, 6, r1, r2)
     assert (h.mission("dose").waiting or "").startswith("unassignable (unavailable)")
+
+
+def test_a_user_mission_may_not_take_an_id_of_the_dispatchers_own_drives() -> None:
+    import pytest
+
+    from drivers.errors import MissionError
+
+    h = harness(("R1",), R1=UNRATED)
+    for reserved in ("_charge:R1:1", "_vacate:R1:1", "_assemble:R1:1", "_mine"):
+        with pytest.raises(MissionError, match="reserved"):
+            h.controller.submit(spec(reserved, "A", actions=[GAS]))
+    h.controller.submit(spec("vacate-drill", "A", actions=[GAS]))  # a plain id is taken
