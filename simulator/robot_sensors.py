@@ -187,6 +187,15 @@ class SensorSuite:
         """(step end time s, step length s, counts) of the gamma counter"""
         self._t_s: float | None = None
         self._pending_faults: list[tuple[str, Fault, float]] = []
+        wanted: dict[str, None] = {}
+        for quantity, spec in self._specs.items():
+            wanted[quantity] = None
+            for gas in spec.cross_sensitivity:
+                wanted[gas] = None
+        wanted["temperature"] = None
+        self._wanted = tuple(wanted)
+        """what the environment is asked at each update: the sensed quantities, their
+        interferents and the temperature, in a fixed order"""
 
     @property
     def t_s(self) -> float | None:
@@ -232,7 +241,9 @@ class SensorSuite:
                 step_s = spec.warmup_s
             else:
                 step_s = t_s - sensor.t_s
-            self._readings[quantity] = sensor.step(inputs, max(0.0, step_s))
+            # inputs are finite by construction (_truth drops the rest) and hold every
+            # sensed quantity that has a value: checked once here, not once per cell
+            self._readings[quantity] = sensor.step_checked(inputs, max(0.0, step_s))
         if self._detector is not None and dt_s > 0.0:
             dose = self._environment.sample("doseRate", x_m, y_m, t_s)
             if dose is not None and math.isfinite(dose) and dose >= 0.0:
@@ -298,14 +309,8 @@ class SensorSuite:
     # ------------------------------------------------------------------ internals
 
     def _truth(self, x_m: float, y_m: float, t_s: float) -> dict[str, float | None]:
-        wanted: dict[str, None] = {}
-        for quantity, spec in self._specs.items():
-            wanted[quantity] = None
-            for gas in spec.cross_sensitivity:
-                wanted[gas] = None
-        wanted["temperature"] = None
         out: dict[str, float | None] = {}
-        for q in wanted:
+        for q in self._wanted:
             value = self._environment.sample(q, x_m, y_m, t_s)
             out[q] = value if value is None or math.isfinite(value) else None
         return out

@@ -259,6 +259,11 @@ class Sensor:
         the same values, one NumPy call per block instead of one per step"""
         self._gain_at: tuple[float, float] | None = None
         """(temperature °C, relative sensitivity) of the last step"""
+        # the spec's derived constants, taken once (a detector steps every second)
+        self._tau_rise_s = spec.tau_rise_s
+        self._tau_fall_s = spec.tau_fall_s
+        self._cross = tuple(spec.cross_sensitivity.items())
+        self._warm_at_s = start_s + spec.warmup_s - _EPS_S
 
     def _draw_normals(self) -> tuple[float, float]:
         if len(self._normals) < 2:
@@ -320,16 +325,24 @@ class Sensor:
         if not all(map(math.isfinite, true_values.values())):
             bad = [q for q, v in true_values.items() if not math.isfinite(v)]
             raise ValueError(f"Sensor {spec.name!r}: true_values not finite for {bad}")
+        return self.step_checked(true_values, dt_s)
+
+    def step_checked(self, true_values: Mapping[str, float], dt_s: float) -> Reading:
+        """:meth:`step` for a caller that has already checked its arguments (finite values
+        that include the sensed quantity, ``dt_s`` finite and >= 0): a robot's detector
+        checks them once for all its cells.  The same arithmetic, in the same order."""
+        spec = self._spec
         self._t_s += dt_s
         z_drift, z_noise = self._draw_normals()
-        self._update_poisoning(true_values, dt_s)
+        if spec.poisoning is not None:
+            self._update_poisoning(true_values, dt_s)
 
         signal = self._lag(spec.quantity, true_values[spec.quantity], dt_s)
-        for gas, factor in spec.cross_sensitivity.items():
+        for gas, factor in self._cross:
             signal += factor * self._lag(gas, true_values.get(gas, 0.0), dt_s)
         temperature_c = true_values.get("temperature", REFERENCE_TEMPERATURE_C)
         gain = self._gain(temperature_c)
-        poisoned = self._poisoned or "poisoned" in self.active_faults()
+        poisoned = self._poisoned or (bool(self._faults) and "poisoned" in self.active_faults())
         if poisoned and spec.poisoning is not None:
             gain *= spec.poisoning.sensitivity_factor
         self._drift += spec.drift_sd_per_h * math.sqrt(dt_s / _SECONDS_PER_HOUR) * z_drift
@@ -343,23 +356,25 @@ class Sensor:
 
     def _report(self, value: float, status: SensorStatus) -> Reading:
         """Apply warm-up and injected faults to the computed reading."""
-        faults = self.active_faults()
-        if self._t_s < self._start_s + self._spec.warmup_s - _EPS_S:
+        if self._t_s < self._warm_at_s:
             return Reading(None, "warmup")
-        if "fault" in faults:
-            return Reading(None, "fault")
-        if "dropout" in faults:
-            return Reading(None, "dropout")
-        if "stuck" in faults:
-            if self._stuck_value is None:
-                self._stuck_value = value
-            return Reading(self._stuck_value, "stuck")
+        if self._faults:
+            faults = self.active_faults()
+            if "fault" in faults:
+                return Reading(None, "fault")
+            if "dropout" in faults:
+                return Reading(None, "dropout")
+            if "stuck" in faults:
+                if self._stuck_value is None:
+                    self._stuck_value = value
+                return Reading(self._stuck_value, "stuck")
         self._last_value = value
         return Reading(value, status)
 
     def _lag(self, gas: str, x: float, dt_s: float) -> float:
         y = self._lagged.get(gas, x)
-        y = lag_step(y, x, dt_s, self._spec.tau_rise_s, self._spec.tau_fall_s)
+        tau_s = self._tau_rise_s if x > y else self._tau_fall_s
+        y = x if tau_s <= 0.0 else x + (y - x) * math.exp(-dt_s / tau_s)
         self._lagged[gas] = y
         return y
 
