@@ -31,7 +31,7 @@ from controller.orders import resolve_start_node
 from controller.registry import RobotRecord
 from drivers.errors import MissionError
 from missions.allocation import AllocationResult
-from missions.mission import MissionOutcome, MissionSpec, MissionStep
+from missions.mission import MissionOutcome, MissionSpec
 
 # One logger for every part of the dispatcher, as before the split (log configuration and
 # tests select "controller.dispatcher").
@@ -208,15 +208,9 @@ class Allocating(DispatcherBase):
     def _send_to_charger(
         self, robot: RobotRecord, charger_node: str, ready_in_s: float, now_s: float
     ) -> None:
-        self._charge_seq += 1
-        spec = MissionSpec(
-            id=f"{CHARGE_PREFIX}{robot.serial}:{self._charge_seq}",
-            name=f"charge {robot.key}",
-            robot=robot.serial,
-            steps=[MissionStep(node=charger_node)],
+        m = self._own_drive(
+            CHARGE_PREFIX, f"charge {robot.key}", robot, charger_node, "charge", now_s
         )
-        m = _Mission(spec, now_s, robot.key, kind="charge")
-        self._missions[spec.id] = m
         log.info(
             "robot %s low on charge: to charger %s (back in about %.0f s)",
             robot.key,
@@ -229,14 +223,8 @@ class Allocating(DispatcherBase):
     def _vacate(self, order: Vacate, now_s: float) -> None:
         robot = self._registry.get(order.robot)
         assert robot is not None, "bays_to_free only names robots of the registry"
-        self._charge_seq += 1
-        spec = MissionSpec(
-            id=f"{VACATE_PREFIX}{robot.serial}:{self._charge_seq}",
-            name=f"free charger bay {order.bay}",
-            robot=robot.serial,
-            steps=[MissionStep(node=order.to_node)],
+        m = self._own_drive(
+            VACATE_PREFIX, f"free charger bay {order.bay}", robot, order.to_node, "charge", now_s
         )
-        m = _Mission(spec, now_s, robot.key, kind="charge")
-        self._missions[spec.id] = m
         self._charging.vacating(order)
         self._dispatch(m, robot, now_s)

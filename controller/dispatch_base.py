@@ -18,13 +18,13 @@ import logging
 from controller.charging import ChargingDesk
 from controller.events import EventEmitter
 from controller.fleet_plan import FleetPlanner
-from controller.mission_record import Purpose, Sender, _due, _InstantRequest, _Mission
+from controller.mission_record import Kind, Purpose, Sender, _due, _InstantRequest, _Mission
 from controller.orders import build_instant_actions, instant_action
 from controller.registry import Registry, RobotRecord
 from drivers.errors import MissionError
 from drivers.vda5050.messages import Order
 from drivers.vda5050.topics import TopicName
-from missions.mission import MissionAction, MissionOutcome
+from missions.mission import MissionAction, MissionOutcome, MissionSpec, MissionStep
 from missions.site import SiteMap
 
 # One logger for every part of the dispatcher, as before the split (log configuration and
@@ -73,6 +73,23 @@ class DispatcherBase:
         raise NotImplementedError
 
     # ----------------------------------------------------------------------- internals
+
+    def _own_drive(
+        self, prefix: str, name: str, robot: RobotRecord, node: str, kind: Kind, now_s: float
+    ) -> _Mission:
+        """A drive of the dispatcher's own (to a charger, off a charger bay, to the safe
+        assembly zone): one step to ``node``, id ``<prefix><serial>:<n>``, registered and
+        returned for the caller to dispatch or leave to the next batch."""
+        self._charge_seq += 1
+        spec = MissionSpec(
+            id=f"{prefix}{robot.serial}:{self._charge_seq}",
+            name=name,
+            robot=robot.serial,
+            steps=[MissionStep(node=node)],
+        )
+        m = _Mission(spec, now_s, robot.key, kind=kind)
+        self._missions[spec.id] = m
+        return m
 
     def _mission(self, mission_id: str) -> _Mission:
         try:

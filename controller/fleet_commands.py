@@ -16,10 +16,10 @@ import logging
 from collections.abc import Iterable
 
 from controller.dispatch_base import DispatcherBase
-from controller.mission_record import ASSEMBLE_PREFIX, _Mission, _scope_text, _where
+from controller.mission_record import ASSEMBLE_PREFIX, _scope_text, _where
 from controller.registry import RobotRecord
 from drivers.errors import MissionError
-from missions.mission import MissionOutcome, MissionSpec, MissionStep
+from missions.mission import MissionOutcome
 
 # One logger for every part of the dispatcher, as before the split (log configuration and
 # tests select "controller.dispatcher").
@@ -119,14 +119,7 @@ class FleetCommands(DispatcherBase):
                 self._queue_instant(robot, "stopPause", "release", None)
             if state is not None and state.lastNodeId == node and not self._busy.get(robot.key):
                 continue  # already there
-            self._charge_seq += 1
-            spec = MissionSpec(
-                id=f"{ASSEMBLE_PREFIX}{robot.serial}:{self._charge_seq}",
-                name=f"assemble {robot.key}",
-                robot=robot.serial,
-                steps=[MissionStep(node=node)],
-            )
-            self._missions[spec.id] = _Mission(spec, now_s, robot.key, kind="fleet")
+            self._own_drive(ASSEMBLE_PREFIX, f"assemble {robot.key}", robot, node, "fleet", now_s)
         for m in self._missions.values():
             if m.outcome == MissionOutcome.PENDING and m.kind == "mission" and not m.pinned:
                 m.robot_key = None  # held robots are released: allocation is suspended
