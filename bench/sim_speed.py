@@ -167,21 +167,17 @@ class Setup:
         return out
 
 
-def drill_settings(*, picture: bool = True) -> Any:
-    """The controller as ``hazfleet drill`` runs it: the default alarm preset on the robots'
-    sensor stream and, unless ``picture`` is False, the hazard picture and camera watch
-    (without them a drill's detection and localization criteria are not judged)."""
-    from controller.hazard_watch import WatchSettings
-    from controller.service import ControllerSettings
-    from drivers.config_file import load_model
-    from missions.alarms import AlarmPreset
+def drill_settings(interface: str, *, picture: bool = True) -> Any:
+    """The controller as ``hazfleet drill`` runs it: ``config/hazfleet.yaml``'s controller
+    section (the alarm preset on the robots' sensor stream included) and, unless
+    ``picture`` is False, the hazard picture and camera watch (without them a drill's
+    detection and localization criteria are not judged)."""
+    import dataclasses
 
-    return ControllerSettings(
-        alarm_preset=load_model(
-            REPO / "config" / "alarms" / "industrial-scientific.yaml", AlarmPreset
-        ),
-        hazard_watch=WatchSettings() if picture else None,
-    )
+    from hazfleet.config import load_config
+
+    settings = load_config(REPO / "config" / "hazfleet.yaml").controller.settings(interface)
+    return settings if picture else dataclasses.replace(settings, hazard_watch=None)
 
 
 def one_run(
@@ -218,7 +214,7 @@ def one_run(
         mqtt=mqtt,
         on_progress=progress,
         processes=setup.processes,
-        controller_settings=drill_settings(picture=setup.picture),
+        controller_settings=drill_settings(sc.interface, picture=setup.picture),
     )
     result = runner.run()
     (s0, w0), (s1, w1) = marks[0], marks[-1]
@@ -355,7 +351,12 @@ def full_drills(names: list[str], host: str, port: int, label: str) -> bool:
         sc = load_scenario(DRILLS / f"{name}.yaml")
         sc = sc.model_copy(update={"interface": f"s{uuid.uuid4().hex[:8]}"})
         result = DrillRunner(
-            sc, host, port, broker_label=label, seed=0, controller_settings=drill_settings()
+            sc,
+            host,
+            port,
+            broker_label=label,
+            seed=0,
+            controller_settings=drill_settings(sc.interface),
         ).run()
         completed = sum(m.outcome.value == "completed" for m in result.missions)
         verdict = "passed" if result.passed else "FAILED: " + "; ".join(result.failures[:3])

@@ -75,7 +75,6 @@ class FleetPlanner:
             )
         hazardous = frozenset(self.graph.area_class) if settings.gate_hazardous else frozenset()
         self._gated = hazardous | settings.clearance_zones
-        self._charging_zones = frozenset(z.id for z in site.zones if z.kind is ZoneKind.CHARGING)
         assembly = frozenset(z.id for z in site.zones if z.kind is ZoneKind.ASSEMBLY)
         self._assembly_nodes = [
             n for n in self.graph.node_ids if assembly & set(self.graph.node_zones(n))
@@ -102,8 +101,9 @@ class FleetPlanner:
         )
 
     def on_charger(self, node: str) -> bool:
-        """True when ``node`` lies in a charging zone."""
-        return any(z in self._charging_zones for z in self.graph.node_zones(node))
+        """True when ``node`` is a charger bay: in a charging zone and in no no-go zone
+        (:attr:`SiteMap.charger_node_ids`, the bays the allocator and simulator know)."""
+        return node in self.graph.site.charger_node_ids
 
     def snapshot(
         self, view: RobotView, priorities: Mapping[str, MissionRequirements]

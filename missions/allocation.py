@@ -556,11 +556,17 @@ def _trip_to_charger(p: Problem, r: int) -> tuple[str, float, float, float] | No
     charger = int(p.graph.charger_of[lvl, node])
     if charger < 0:
         return None
-    model = robot.capabilities.battery
     dist = float(p.graph.charger_dist_m[lvl, node])
-    travel = dist / robot.capabilities.max_speed_m_s
-    arrive = robot.battery_pct - model.drive_pct_per_m * dist - model.base_pct_per_s * travel
-    return p.graph.node_ids[charger], dist, travel, max(0.0, arrive)
+    travel, arrive = _drive_to(robot, dist)
+    return p.graph.node_ids[charger], dist, travel, arrive
+
+
+def _drive_to(robot: RobotSnapshot, dist_m: float) -> tuple[float, float]:
+    """(seconds, charge left on arrival in %, at least 0) of ``robot`` driving ``dist_m``."""
+    model = robot.capabilities.battery
+    travel = dist_m / robot.capabilities.max_speed_m_s
+    arrive = robot.battery_pct - model.drive_pct_per_m * dist_m - model.base_pct_per_s * travel
+    return travel, max(0.0, arrive)
 
 
 def _charge_decisions(p: Problem, low: list[int], leaving: set[str]) -> list[ChargeDecision]:
@@ -614,9 +620,8 @@ def _charge_decision(p: Problem, r: int, taken: Mapping[int, str]) -> ChargeDeci
         return ChargeDecision(robot.key, None, inf, inf, inf, inf, reason=bay)
     charger, dist = bay
     model = robot.capabilities.battery
-    travel = dist / robot.capabilities.max_speed_m_s
-    arrive = robot.battery_pct - model.drive_pct_per_m * dist - model.base_pct_per_s * travel
-    charge_s = max(0.0, model.charge_to_pct - max(0.0, arrive)) / model.charge_pct_per_s
+    travel, arrive = _drive_to(robot, dist)
+    charge_s = max(0.0, model.charge_to_pct - arrive) / model.charge_pct_per_s
     return ChargeDecision(
         robot=robot.key,
         charger_node=p.graph.node_ids[charger],

@@ -90,7 +90,7 @@ class Zone(_Strict):
         return self.atmosphere != "none"
 
 
-_CACHED = ("node_index", "edge_index", "edge_between", "adjacency")
+_CACHED = ("node_index", "edge_index", "edge_between", "adjacency", "charger_node_ids")
 
 
 class SiteMap(_Strict):
@@ -156,6 +156,17 @@ class SiteMap(_Strict):
             if not e.directed:
                 adj[e.end].append((e.start, d))
         return adj
+
+    @cached_property
+    def charger_node_ids(self) -> frozenset[str]:
+        """Nodes where a robot charges: inside a ``charging`` zone and in no ``no_go``
+        zone (as :class:`missions.site_graph.SiteGraph` counts chargers)."""
+        out: set[str] = set()
+        for node in self.nodes:
+            kinds = {z.kind for z in self.zones_at(node.x, node.y)}
+            if ZoneKind.CHARGING in kinds and ZoneKind.NO_GO not in kinds:
+                out.add(node.id)
+        return frozenset(out)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; the indexes are rebuilt for it (pydantic would copy them stale)."""

@@ -49,7 +49,7 @@ from drivers.vda5050.sensors import (
 )
 from drivers.vda5050.topics import TOPIC_QOS_RETAIN, Topic, TopicName
 from missions.clock import Clock
-from missions.site import SiteMap, ZoneKind
+from missions.site import SiteMap
 from simulator.camera import encode_frame
 from simulator.environment import QUANTITY_UNITS, CleanAir, Environment
 from simulator.robot_actions import Where
@@ -120,30 +120,6 @@ class RobotSnapshot:
     """actionId -> actionStatus"""
 
 
-def charger_nodes(site: SiteMap) -> frozenset[str]:
-    """Ids of the nodes where a robot charges: inside a ``charging`` zone and in no
-    ``no_go`` zone (as :class:`missions.site_graph.SiteGraph` counts chargers).
-
-    Remembered per site object: every robot of a drill asks about the same site, and the
-    zone test of every node took 1.2 ms per robot (1.2 s of a 1,000-robot start-up)."""
-    hit = _CHARGERS.get(id(site))
-    if hit is not None and hit[0] is site:
-        return hit[1]
-    out: set[str] = set()
-    for node in site.nodes:
-        kinds = {z.kind for z in site.zones_at(node.x, node.y)}
-        if ZoneKind.CHARGING in kinds and ZoneKind.NO_GO not in kinds:
-            out.add(node.id)
-    found = frozenset(out)
-    if len(_CHARGERS) >= _CHARGERS_KEPT:
-        _CHARGERS.clear()
-    _CHARGERS[id(site)] = (site, found)
-    return found
-
-
-_CHARGERS: dict[int, tuple[SiteMap, frozenset[str]]] = {}
-"""id(site) -> (that site, its charger nodes); the site is kept so its id stays its own"""
-_CHARGERS_KEPT = 16
 
 
 def robot_will(spec: SimRobotSpec, interface: str, clock: Clock) -> Will:
@@ -221,7 +197,7 @@ class SimRobot:
             y_m=start.y,
             theta=start.theta or 0.0,
             last_node_id=start.id,
-            chargers=charger_nodes(site),
+            chargers=site.charger_node_ids,
         )
         self._topics = {
             name: str(Topic(interface, spec.manufacturer, spec.serial, name)) for name in TopicName

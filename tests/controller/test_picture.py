@@ -89,6 +89,15 @@ def test_a_source_reading_is_taken_at_most_every_min_interval() -> None:
     assert p.gas_sources()["H2S"].readings_used == 3  # at 10, 12 and 14 s
 
 
+def readings_after_everyone_reports(p: HazardPicture, robots: list[str]) -> int:
+    """40 s of every robot reporting 5 ppm every second (t = 2..41); the readings the
+    H2S source estimate holds then."""
+    for t in range(2, 42):
+        for i, r in enumerate(robots):
+            p.add_readings(r, msg(20 + 0.2 * i, 10, h2s(5.0)), float(t))
+    return p.gas_sources()["H2S"].readings_used
+
+
 def test_a_crowd_of_robots_cannot_break_the_source_budget() -> None:
     """Fifty robots in the gas, each new to the estimate: the replay and their first
     readings come out of one bucket, nearest the find first, then 0.5 readings/s."""
@@ -102,10 +111,7 @@ def test_a_crowd_of_robots_cannot_break_the_source_budget() -> None:
     assert est.readings_used == 10
     # the ten nearest the find were replayed (robot 0 only once: its newest reading)
     assert set(est.robot_weights) == set(robots[:10])
-    for t in range(2, 42):  # 40 s of everyone reporting every second
-        for i, r in enumerate(robots):
-            p.add_readings(r, msg(20 + 0.2 * i, 10, h2s(5.0)), float(t))
-    used = p.gas_sources()["H2S"].readings_used
+    used = readings_after_everyone_reports(p, robots)
     assert 10 + 0.5 * 40 - 1 <= used <= 10 + 0.5 * 41 + 1
 
 
@@ -121,10 +127,7 @@ def test_a_larger_search_gets_a_proportionally_smaller_budget() -> None:
         p.add_readings(r, msg(20 + 0.2 * i, 10, h2s(0.1)), 0.0)
     p.add_readings(robots[0], msg(20, 10, h2s(6.0)), 1.0)
     assert p.gas_sources()["H2S"].readings_used == 3  # 12 x 1/4
-    for t in range(2, 42):
-        for i, r in enumerate(robots):
-            p.add_readings(r, msg(20 + 0.2 * i, 10, h2s(5.0)), float(t))
-    used = p.gas_sources()["H2S"].readings_used
+    used = readings_after_everyone_reports(p, robots)
     assert 3 + 0.125 * 40 - 1 <= used <= 3 + 0.125 * 41 + 1
 
 

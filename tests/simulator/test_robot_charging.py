@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from drivers.vda5050.messages import ErrorLevel
 from missions.site import SiteMap, Zone, ZoneKind
-from simulator.robot import charger_nodes
 from simulator.robot_faults import RobotFault
 from simulator.robot_spec import SimRobotSpec
 from simulator.scenario import RobotEntry
@@ -36,8 +35,8 @@ def robot(start: str = "B", pct: float = 20.0, **spec: Any) -> Harness:
 
 
 def test_charger_nodes_are_those_in_a_charging_zone_outside_no_go() -> None:
-    assert charger_nodes(CHARGING_SITE) == frozenset({"B"})
-    assert charger_nodes(SITE) == frozenset()
+    assert CHARGING_SITE.charger_node_ids == frozenset({"B"})
+    assert SITE.charger_node_ids == frozenset()
 
 
 def test_standing_on_a_charger_gains_the_rate_exactly_every_tick() -> None:
