@@ -63,6 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from drivers.bus import Message, Sink, Will, topic_matches
 from drivers.errors import ConfigError, TransportError
+from drivers.mqtt_pump import NetworkPump
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,20 @@ def _check_qos(qos: int) -> None:
         raise ValueError(f"QoS must be 0, 1 or 2, not {qos!r}")
 
 
+def _more_to_read(sock: Any) -> bool:
+    """Whether a non-blocking socket has bytes (or its end) waiting, without reading them."""
+    pending = getattr(sock, "pending", None)
+    if pending is not None:  # TLS: only what is already decrypted; the rest next pass
+        return bool(pending() > 0)
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True  # let paho read the error and close the connection
+    return True  # data, or b"" at the end of the stream (paho sees the loss)
+
+
 class MqttTransport:
     """A :class:`drivers.bus.Bus` over a real broker (MQTT 3.1.1, clean session).
 
@@ -242,6 +257,7 @@ class MqttTransport:
     _FAREWELL_TIMEOUT_S = 2.0  # how long close() waits for the farewell's PUBACK
     _MAX_INFLIGHT = 100  # QoS>0 messages awaiting PUBACK at once (paho default is 20)
     _MAX_UNFLUSHED = 100_000
+    _PUMP_READS_PER_PASS = 256  # packets read from one socket before the next socket's turn
 
     def __init__(
         self,
@@ -254,7 +270,11 @@ class MqttTransport:
         birth: Callable[[], Message] | None = None,
         farewell: Callable[[], Message] | None = None,
         seed: int | None = None,
+        pump: NetworkPump | None = None,
     ) -> None:
+        """``pump``: do all I/O inside that :class:`~drivers.mqtt_pump.NetworkPump`'s
+        ``run_until`` (called by its owner thread) instead of on a network thread of
+        this transport's own; see :mod:`drivers.mqtt_pump` for the contract."""
         if not client_id:
             raise ValueError("client_id must not be empty (MQTT 3.1.1 clean sessions need one)")
         self._host = host
@@ -272,6 +292,10 @@ class MqttTransport:
         self._sub_cond = threading.Condition(self._sub_lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pump = pump
+        self._pumped = False  # added to the pump (the pumped counterpart of _thread)
+        self._retry_at = 0.0  # pumped: monotonic time of the next connection attempt
+        self._stop_deadline: float | None = None  # pumped: when a stop gives up
 
         # Written on the network thread; plain bools/ints are atomic to read elsewhere.
         self._connected = False
@@ -323,28 +347,40 @@ class MqttTransport:
         with self._lock:
             if self._closed:
                 raise TransportError(f"MQTT client {self._client_id} is closed")
-            if self._thread is not None:
+            if self._thread is not None or self._pumped:
                 return
             self._refusal = None
             self._last_error = None
-            self._thread = threading.Thread(
-                target=self._run, name=f"mqtt-{self._client_id}", daemon=True
-            )
+            if self._pump is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"mqtt-{self._client_id}", daemon=True
+                )
         timeout_s = self._settings.connect_timeout_s
-        deadline = time.monotonic() + timeout_s
-        self._thread.start()
-        with self._cond:
-            while not self._ever_connected and self._refusal is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(remaining)
+        if self._pump is not None:
+            self._pumped = True
+            self._retry_at = 0.0
+            self._pump.add(self)
+            self._pump.run_until(
+                lambda: self._ever_connected or self._refusal is not None, timeout_s
+            )
+        else:
+            assert self._thread is not None
+            deadline = time.monotonic() + timeout_s
+            self._thread.start()
+            with self._cond:
+                while not self._ever_connected and self._refusal is None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+        with self._lock:
             ok, refusal, error = self._ever_connected, self._refusal, self._last_error
         if ok:
             return
         self._shutdown_thread()
         with self._lock:  # leave the transport ready for another connect() attempt
             self._thread = None
+            self._pumped = False
             self._stop.clear()
         where = f"MQTT broker {self._host}:{self._port}"
         if refusal is not None:
@@ -399,6 +435,10 @@ class MqttTransport:
 
     def wait_subscribed(self, timeout_s: float) -> bool:
         """Block until connected and every SUBSCRIBE sent so far is acknowledged."""
+        if self._pump is not None:
+            return self._pump.run_until(
+                lambda: self._connected and not self._unacked_subs, timeout_s
+            )
         deadline = time.monotonic() + timeout_s
         with self._sub_cond:
             while not (self._connected and not self._unacked_subs):
@@ -417,6 +457,19 @@ class MqttTransport:
         with self._lock:
             waiting = list(self._unflushed)
             pending = bool(self._pending)
+        if self._pump is not None:
+            left = list(waiting)
+
+            def flushed() -> bool:
+                while left and self._info_done(left[0]):
+                    left.pop(0)
+                return not left
+
+            if not self._pump.run_until(flushed, timeout_s) or not all(
+                self._info_published(i) for i in waiting
+            ):
+                return False
+            waiting = []
         for info in waiting:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._wait_info(info, remaining):
@@ -434,7 +487,7 @@ class MqttTransport:
                 return
             self._closed = True
             connected = self._connected
-            started = self._thread is not None
+            started = self._thread is not None or self._pumped
         if not started:
             return
         if connected and self._farewell is not None:
@@ -490,6 +543,7 @@ class MqttTransport:
         client.on_subscribe = self._on_subscribe
         client.on_socket_open = self._on_socket_open
         client.on_socket_register_write = self._on_socket_register_write
+        client.on_socket_close = self._on_socket_close
         try:
             # Records host/port/keepalive only (no network I/O); our thread connects.
             client.connect_async(self._host, self._port, s.keepalive_s)
@@ -550,6 +604,13 @@ class MqttTransport:
             return True
 
     @staticmethod
+    def _info_published(info: mqtt.MQTTMessageInfo) -> bool:
+        try:
+            return info.is_published()
+        except (RuntimeError, ValueError):  # lost with the connection
+            return False
+
+    @staticmethod
     def _wait_info(info: mqtt.MQTTMessageInfo, timeout_s: float) -> bool:
         try:
             info.wait_for_publish(timeout_s)
@@ -593,7 +654,11 @@ class MqttTransport:
         try:
             msg = farewell()
             info = self._client.publish(msg.topic, msg.payload, msg.qos, msg.retain)
-            info.wait_for_publish(min(self._FAREWELL_TIMEOUT_S, self._settings.connect_timeout_s))
+            timeout_s = min(self._FAREWELL_TIMEOUT_S, self._settings.connect_timeout_s)
+            if self._pump is not None:
+                self._pump.run_until(lambda: self._info_done(info), timeout_s)
+            else:
+                info.wait_for_publish(timeout_s)
         except (ValueError, RuntimeError) as exc:  # paho: invalid / not queued / failed
             logger.warning("MQTT %s: farewell not published: %s", self._client_id, exc)
             return
@@ -608,6 +673,9 @@ class MqttTransport:
         """Stop the network thread after a clean DISCONNECT (bounded wait)."""
         self._stop.set()
         self._client.disconnect()  # queues DISCONNECT and wakes the loop
+        if self._pump is not None:
+            self._shutdown_pumped()
+            return
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(self._settings.connect_timeout_s + self._FAREWELL_TIMEOUT_S)
@@ -654,6 +722,76 @@ class MqttTransport:
             logger.exception("MQTT %s: network thread crashed", self._client_id)
             self._connected = False
 
+    # -------------------------------------------------------------------- pumped I/O
+    # With ``pump=`` the pump's owner thread calls these instead of ``_run`` running.
+
+    def pump_socket(self) -> Any:
+        return self._client.socket()
+
+    def pump_read(self) -> None:
+        """Read every packet that arrived (up to a fair share), then acknowledge."""
+        client = self._client
+        for _ in range(self._PUMP_READS_PER_PASS):
+            rc = client.loop_read()
+            sock = client.socket()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or sock is None:
+                self._pump_lost()
+                return
+            if not _more_to_read(sock):
+                break
+        self._ack_now()
+
+    def pump_write(self) -> bool:
+        client = self._client
+        if client.socket() is None:
+            return False
+        rc = client.loop_write()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or client.socket() is None:
+            self._pump_lost()
+            return False
+        return client.want_write()
+
+    def pump_service(self, now: float) -> float:
+        """What ``_run`` does between two ``loop()`` passes: keepalive and reconnects."""
+        later = now + NetworkPump.SERVICE_EVERY_S
+        client = self._client
+        if self._stop.is_set():
+            return later  # close() pumps until the DISCONNECT left, bounded
+        if client.socket() is None:
+            if now < self._retry_at:
+                return self._retry_at
+            if self._open():
+                return later
+            self._retry_at = now + self._next_delay_s()
+            return self._retry_at
+        if client.want_write() and self._pump is not None:
+            self._pump.want_write(self)  # a wake-up lost between threads
+        if client.loop_misc() != MQTTErrorCode.MQTT_ERR_SUCCESS or client.socket() is None:
+            self._pump_lost()  # no PINGRESP in time: paho closed the socket
+            return min(later, self._retry_at)
+        return later
+
+    def _pump_lost(self) -> None:
+        """The connection is gone (or was closed on purpose): schedule the next attempt."""
+        if self._client.socket() is not None or self._stop.is_set() or self._pump is None:
+            return
+        self._retry_at = time.monotonic() + self._next_delay_s()
+        self._pump.service_soon(self._retry_at)
+
+    def _shutdown_pumped(self) -> None:
+        """Pump until the DISCONNECT left (bounded), then leave the pump."""
+        pump = self._pump
+        assert pump is not None
+        if self._pumped:
+            pump.run_until(lambda: self._client.socket() is None, self._FAREWELL_TIMEOUT_S)
+            pump.remove(self)
+            self._pumped = False
+        sock = self.current_socket()
+        if sock is not None:  # the DISCONNECT could not leave in time
+            pump.unwatch(sock)
+            sock.close()
+        self._connected = False
+
     def _open(self) -> bool:
         """One connection attempt (TCP + CONNECT); True if the socket is up."""
         try:
@@ -684,6 +822,12 @@ class MqttTransport:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError) as exc:
             logger.warning("MQTT %s: cannot set TCP_NODELAY: %s", self._client_id, exc)
+        if self._pump is not None:
+            self._pump.watch(sock, self)
+
+    def _on_socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        if self._pump is not None:
+            self._pump.unwatch(sock)
 
     def _ack_now(self) -> None:
         """Acknowledge what arrived now, not after the delayed-ACK timer (module doc)."""
@@ -693,9 +837,10 @@ class MqttTransport:
                 sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
 
     def _on_socket_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        # Deliberately empty: its presence keeps paho from writing on caller threads
-        # (see the module docstring); our loop() notices pending writes by itself.
-        return
+        # Its presence keeps paho from writing on caller threads (see the module
+        # docstring); our own loop() notices pending writes by itself, a pump is told.
+        if self._pump is not None:
+            self._pump.want_write(self)
 
     def _on_connect(
         self,

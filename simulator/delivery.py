@@ -34,6 +34,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from drivers.bus import Bus, Message, Sink, topic_matches
+from drivers.mqtt_pump import NetworkPump
 
 log = logging.getLogger(__name__)
 _owner_ids = itertools.count(1)
@@ -185,8 +186,14 @@ class DeliveryTracker:
         with self._cond:
             return sum(self._outstanding.values())
 
-    def wait_idle(self, timeout_s: float) -> bool:
-        """Block until every counted message arrived; False (and count them lost) on timeout."""
+    def wait_idle(self, timeout_s: float, pump: NetworkPump | None = None) -> bool:
+        """Block until every counted message arrived; False (and count them lost) on timeout.
+
+        ``pump``: the receiving transports are pumped (:mod:`drivers.mqtt_pump`): do
+        their I/O while waiting."""
+        if pump is not None:
+            pump.run_until(lambda: not self._outstanding, timeout_s)
+            timeout_s = 0.0
         deadline = time.monotonic() + timeout_s
         with self._cond:
             try:

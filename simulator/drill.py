@@ -40,6 +40,7 @@ from drivers.broker import EmbeddedBroker
 from drivers.bus import Will
 from drivers.gc_policy import fewer_gc_passes
 from drivers.mqtt import MqttSettings, MqttTransport
+from drivers.mqtt_pump import NetworkPump
 from missions.clock import FakeClock
 from missions.fleet import RobotRef
 from missions.mission import MissionOutcome
@@ -245,7 +246,10 @@ class DrillRunner:
         self._epoch_s = epoch
         self.clock = FakeClock(start_epoch_s=epoch)
         self.tracker = DeliveryTracker()
-        self._wiring = Wiring(host, port, mqtt, seed, self.tracker)
+        self.pump = NetworkPump()
+        """every connection of this process does its I/O here, on the drill's thread,
+        whenever it waits (barriers, workers, pacing): :mod:`drivers.mqtt_pump`"""
+        self._wiring = Wiring(host, port, mqtt, seed, self.tracker, pump=self.pump)
         self._tag = uuid.uuid4().hex[:8]
         """client ids end in it: two drills on one broker never share a client id"""
         self._transports: list[MqttTransport] = []
@@ -330,7 +334,7 @@ class DrillRunner:
                 log_level=level,
                 clear_retained=self.clear_retained,
             )
-            self._hosts.append(HostProcess(spec))
+            self._hosts.append(HostProcess(spec, pump=self.pump))
         for h in self._hosts:
             h.send_spec()
 
@@ -441,7 +445,7 @@ class DrillRunner:
             if self.speed is not None:
                 lag = wall0 + sim_s / self.speed - time.monotonic()
                 if lag > 0:
-                    time.sleep(lag)
+                    self.pump.sleep(lag)
         self._progress(sim_s, controller)
         return sim_s
 
@@ -483,7 +487,7 @@ class DrillRunner:
 
     def _barrier(self) -> None:
         timeout_s = barrier_timeout_s(len(self.scenario.robots))
-        if not self.tracker.wait_idle(timeout_s):
+        if not self.tracker.wait_idle(timeout_s, self.pump):
             log.warning(
                 "drill: messages did not arrive within %.1f s: %s",
                 timeout_s,
@@ -537,6 +541,7 @@ class DrillRunner:
             t.close()
         for h in self._hosts:
             h.stop()
+        self.pump.close()
 
     def _result(
         self, controller: Controller, sim_s: float, wall_s: float, *, timed_out: bool

@@ -40,6 +40,7 @@ from drivers.bus import Will
 from drivers.errors import TransportError
 from drivers.gc_policy import THRESHOLDS
 from drivers.mqtt import MqttSettings, MqttTransport
+from drivers.mqtt_pump import NetworkPump
 from missions.clock import FakeClock
 from missions.errors import HazfleetError
 from simulator.delivery import DeliveryTracker, Key, TrackedBus
@@ -108,12 +109,20 @@ class Wiring:
     mqtt: MqttSettings | None
     seed: int
     tracker: DeliveryTracker
+    pump: NetworkPump | None = None
+    """all of this process's connections do their I/O in it (None: a thread each)"""
 
     def link(self, client_id: str, will: Will) -> tuple[MqttTransport, TrackedBus]:
         """A connected transport with ``will``, wrapped for the delivery barrier and
         holding its publications until released."""
         t = MqttTransport(
-            self.host, self.port, client_id=client_id, settings=self.mqtt, will=will, seed=self.seed
+            self.host,
+            self.port,
+            client_id=client_id,
+            settings=self.mqtt,
+            will=will,
+            seed=self.seed,
+            pump=self.pump,
         )
         t.connect()
         return t, TrackedBus(t, self.tracker, held=True)
@@ -204,7 +213,10 @@ class RobotHost:
         sc = spec.scenario
         self.clock = FakeClock(start_epoch_s=spec.epoch_s)
         self.tracker = DeliveryTracker()
-        self._wiring = Wiring(spec.host, spec.port, spec.mqtt, spec.seed, self.tracker)
+        self.pump = NetworkPump()
+        self._wiring = Wiring(
+            spec.host, spec.port, spec.mqtt, spec.seed, self.tracker, pump=self.pump
+        )
         self.world = hazard_world(sc, spec.seed)
         self._ticks = 0
         self.robots: list[SimRobot] = []
@@ -239,7 +251,7 @@ class RobotHost:
         """Wait until ``keys`` (sent to this host) arrived; messages lost so far."""
         self.tracker.expect(keys)
         timeout_s = barrier_timeout_s(len(self.spec.scenario.robots))
-        if not self.tracker.wait_idle(timeout_s):
+        if not self.tracker.wait_idle(timeout_s, self.pump):
             log.warning(
                 "robot host %d: messages did not arrive within %.1f s: %s",
                 self.spec.process,
@@ -267,6 +279,7 @@ class RobotHost:
         let every robot handle it and publish; what they sent, and messages lost so far."""
         lost = self.sync(keys)
         respond_robots(self.robots, self._buses)
+        self.pump.poll()  # on their way before the runner hears of them
         return self.tracker.take_outbox(), lost
 
     def shutdown(self) -> dict[int, list[Key]]:
@@ -296,6 +309,12 @@ class RobotHost:
             t.close()
         self._transports.clear()
 
+    def idle_until(self, conn: multiprocessing.connection.Connection) -> None:
+        """Do the robots' I/O until the runner's next command is in ``conn``: what the
+        controller sends while it steps is read meanwhile, and keepalives go out."""
+        while not self.pump.run_until(conn.poll, HOST_REPLY_TIMEOUT_S, wake_on=(conn,)):
+            pass
+
 
 def host_main(conn: multiprocessing.connection.Connection) -> None:
     """A worker process: receive its :class:`HostSpec`, then run commands
@@ -317,6 +336,7 @@ def host_main(conn: multiprocessing.connection.Connection) -> None:
     try:
         while True:
             try:
+                host.idle_until(conn)
                 name, *args = conn.recv()
             except EOFError:  # the runner went away
                 return
@@ -347,9 +367,11 @@ def _context() -> ForkServerContext | SpawnContext:
 class HostProcess:
     """The runner's handle on one worker: send a command to all hosts, then collect."""
 
-    def __init__(self, spec: HostSpec) -> None:
+    def __init__(self, spec: HostSpec, pump: NetworkPump | None = None) -> None:
+        """``pump``: the runner's connections are pumped; do their I/O while waiting."""
         ctx = _context()
         self.spec = spec
+        self._pump = pump
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
             target=host_main, args=(child,), name=f"robot-host-{spec.process}", daemon=True
@@ -374,6 +396,9 @@ class HostProcess:
     def recv(self, timeout_s: float = HOST_REPLY_TIMEOUT_S) -> Any:
         n = self.spec.process
         try:
+            if self._pump is not None:
+                self._pump.run_until(self._conn.poll, timeout_s, wake_on=(self._conn,))
+                timeout_s = 0.0
             if not self._conn.poll(timeout_s):
                 raise RobotHostError(f"robot host {n} did not answer within {timeout_s:g} s")
             status, value = self._conn.recv()

@@ -247,3 +247,22 @@ def test_a_drill_runs_with_fewer_collector_passes_and_restores_them(
     assert runner.run().passed
     assert seen and set(seen) == {THRESHOLDS}
     assert gc.get_threshold() == before
+
+
+def test_a_drill_does_its_network_io_on_its_own_thread(broker: BrokerUnderTest) -> None:
+    """Every connection of the drill's process is pumped by the drill (drivers.mqtt_pump):
+    no network thread per connection, and the drill still passes on this broker."""
+    seen: list[list[str]] = []
+    runner = DrillRunner(
+        unique(load_scenario(DEFAULT)),
+        broker.host,
+        broker.port,
+        broker_label=broker.url,
+        mqtt=fast_settings(broker.url),
+        on_progress=lambda p: seen.append(
+            [t.name for t in threading.enumerate() if t.name.startswith("mqtt-")]
+        ),
+    )
+    assert runner.run().passed
+    assert seen and all(names == [] for names in seen)
+    assert runner.pump.members == 0  # every connection closed and left the pump

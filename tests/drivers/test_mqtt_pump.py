@@ -1,0 +1,212 @@
+"""Pumped MqttTransports (drivers.mqtt_pump) against real brokers: one thread, no network
+threads, the same MQTT behaviour as the threaded transport."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+
+from drivers.broker import EmbeddedBroker, free_port
+from drivers.bus import Message, Will
+from drivers.errors import TransportError
+from drivers.mqtt import MqttSettings, MqttTransport
+from drivers.mqtt_pump import NetworkPump
+from tests.conftest import BrokerUnderTest, TransportFactory, fast_settings
+
+broker_test = pytest.mark.broker
+
+WAIT_S = 3.0
+
+
+def network_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("mqtt-")]
+
+
+@broker_test
+def test_many_messages_between_pumped_transports_on_one_thread(
+    transport_factory: TransportFactory, unique_prefix: str
+) -> None:
+    pump = NetworkPump()
+    before = network_threads()
+    a = transport_factory("pa", pump=pump)
+    b = transport_factory("pb", pump=pump)
+    got: list[Message] = []
+    sink_threads: set[int] = set()
+
+    def sink(m: Message) -> None:
+        got.append(m)
+        sink_threads.add(threading.get_ident())
+
+    b.subscribe(f"{unique_prefix}/#", sink)
+    assert b.wait_subscribed(WAIT_S)
+    for i in range(500):
+        a.publish(f"{unique_prefix}/{i % 7}", i.to_bytes(2, "big"), qos=i % 2)
+    assert got == []  # queued only: nothing moves until the owner pumps
+
+    assert pump.run_until(lambda: len(got) == 500, WAIT_S)
+    assert sorted(int.from_bytes(m.payload, "big") for m in got) == list(range(500))
+    assert sink_threads == {threading.get_ident()}  # callbacks on the pumping thread
+    assert network_threads() == before  # and no network thread of their own
+    assert a.flush(WAIT_S)
+    assert a.stats.messages_out == 500 and b.stats.messages_in == 500
+
+
+@broker_test
+def test_a_payload_larger_than_the_socket_buffer_arrives_whole(
+    transport_factory: TransportFactory, unique_prefix: str
+) -> None:
+    """The socket would block: the pump waits for it to become writable."""
+    pump = NetworkPump()
+    a = transport_factory("big-a", pump=pump)
+    b = transport_factory("big-b", pump=pump)
+    got: list[Message] = []
+    b.subscribe(f"{unique_prefix}/big", got.append)
+    assert b.wait_subscribed(WAIT_S)
+    payload = bytes(range(256)) * 32_768  # 8 MiB
+    a.publish(f"{unique_prefix}/big", payload, qos=1)
+
+    assert pump.run_until(lambda: len(got) == 1, 20.0)
+    assert got[0].payload == payload
+
+
+@broker_test
+def test_pumped_close_says_farewell_and_a_dropped_link_leaves_its_will(
+    transport_factory: TransportFactory, unique_prefix: str
+) -> None:
+    pump = NetworkPump()
+    observer = transport_factory("obs", pump=pump)
+    seen: list[Message] = []
+    observer.subscribe(f"{unique_prefix}/+/connection", seen.append, qos=1)
+    assert observer.wait_subscribed(WAIT_S)
+
+    def will(name: str) -> Will:
+        return Will(f"{unique_prefix}/{name}/connection", b"BROKEN", 1, False)
+
+    polite = transport_factory(
+        "polite",
+        pump=pump,
+        will=will("polite"),
+        farewell=lambda: Message(f"{unique_prefix}/polite/connection", b"OFFLINE", 1, False),
+    )
+    rude = transport_factory("rude", pump=pump, will=will("rude"))
+
+    polite.close()
+    rude.drop_connection_for_test()
+    assert pump.run_until(lambda: len(seen) >= 2, WAIT_S)
+    pump.run_until(lambda: False, 0.2)  # nothing else may come (polite's will)
+    by_topic = sorted((m.topic.split("/")[-2], m.payload) for m in seen)
+    assert by_topic == [("polite", b"OFFLINE"), ("rude", b"BROKEN")]
+
+
+@broker_test
+def test_pumped_transport_reconnects_and_resubscribes_after_a_drop(
+    broker: BrokerUnderTest, transport_factory: TransportFactory, unique_prefix: str
+) -> None:
+    pump = NetworkPump()
+    controller = transport_factory("ctl", pump=pump)
+    births: list[Message] = []
+    controller.subscribe(f"{unique_prefix}/birth", births.append, qos=1)
+    assert controller.wait_subscribed(WAIT_S)
+    robot = transport_factory(
+        "robot",
+        pump=pump,
+        settings=fast_settings(broker.url, reconnect_min_s=0.05, reconnect_max_s=0.1),
+        birth=lambda: Message(f"{unique_prefix}/birth", b"ONLINE", 1, False),
+    )
+    orders: list[Message] = []
+    robot.subscribe(f"{unique_prefix}/order", orders.append)
+    assert robot.wait_subscribed(WAIT_S)
+    assert pump.run_until(lambda: len(births) == 1, WAIT_S)
+
+    robot.drop_connection_for_test()
+    assert pump.run_until(lambda: robot.stats.reconnects == 1, WAIT_S)
+    assert robot.wait_subscribed(WAIT_S)
+    assert pump.run_until(lambda: len(births) == 2, WAIT_S)  # birth again
+    controller.publish(f"{unique_prefix}/order", b"after the drop")
+    assert pump.run_until(lambda: len(orders) == 1, WAIT_S)
+    assert orders[0].payload == b"after the drop"
+
+
+@broker_test
+def test_pumped_transports_come_back_after_a_broker_restart(unique_prefix: str) -> None:
+    with EmbeddedBroker() as own:
+        pump = NetworkPump()
+        settings = fast_settings(own.url, reconnect_min_s=0.05, reconnect_max_s=0.2)
+        a = MqttTransport(own.host, own.port, client_id="pump-a", settings=settings, pump=pump)
+        b = MqttTransport(own.host, own.port, client_id="pump-b", settings=settings, pump=pump)
+        try:
+            a.connect()
+            b.connect()
+            got: list[Message] = []
+            b.subscribe(f"{unique_prefix}/x", got.append)
+            assert b.wait_subscribed(WAIT_S)
+
+            own.restart()
+
+            assert pump.run_until(lambda: a.stats.reconnects == 1 and b.stats.reconnects == 1, 10.0)
+            assert b.wait_subscribed(WAIT_S)
+            a.publish(f"{unique_prefix}/x", b"after restart")
+            assert pump.run_until(lambda: len(got) == 1, WAIT_S)
+        finally:
+            a.close()
+            b.close()
+
+
+@broker_test
+def test_connect_fails_within_its_timeout_when_nobody_listens() -> None:
+    port = free_port()
+    pump = NetworkPump()
+    t = MqttTransport(
+        "127.0.0.1",
+        port,
+        client_id="nobody",
+        settings=MqttSettings(url=f"mqtt://127.0.0.1:{port}", connect_timeout_s=0.5),
+        pump=pump,
+    )
+    started = time.monotonic()
+    with pytest.raises(TransportError, match=f"127.0.0.1:{port}"):
+        t.connect()
+    assert time.monotonic() - started < 3.0
+    assert pump.members == 0  # a failed connect leaves nothing behind in the pump
+
+
+def test_pump_is_driven_by_one_thread_and_never_re_entered() -> None:
+    pump = NetworkPump()
+    pump.poll()  # this thread owns it now
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            pump.poll()
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert [str(e) for e in errors] == ["a network pump is driven by one thread only"]
+
+    def reenter() -> bool:
+        pump.poll()
+        return True
+
+    with pytest.raises(RuntimeError, match="re-entered"):
+        pump.run_until(reenter, 0.1)
+    pump.poll()  # still usable afterwards
+    pump.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        pump.poll()
+
+
+def test_wake_on_ends_a_wait_when_a_pipe_has_data() -> None:
+    pump = NetworkPump()
+    ours, theirs = multiprocessing.Pipe()
+    threading.Timer(0.05, lambda: theirs.send("go")).start()
+    started = time.monotonic()
+    assert pump.run_until(ours.poll, 5.0, wake_on=(ours,))
+    assert time.monotonic() - started < 2.0
+    assert ours.recv() == "go"
+    assert not pump.run_until(lambda: False, 0.05)  # and a plain timeout is a timeout
