@@ -21,7 +21,8 @@ How it is computed, and every approximation against the formulas above:
    holding it).  Position error ≤ cell·√2/2; with the recommended cell ≤ σ/2 the kernel
    weight changes by a few per cent at most.  Given snapping, everything below is exact.
 2. **Sufficient statistics per cell, O(1) per reading**: per wind class and cell,
-   ``W = Σ w_i``, ``S1 = Σ w_i·r_i``, ``S2 = Σ w_i·r_i²`` (``np.bincount`` per batch).
+   ``W = Σ w_i``, ``S1 = Σ w_i·r_i``, ``S2 = Σ w_i·r_i²`` (``np.bincount`` per large
+   batch, ``np.add.at`` per small one).
 3. **Time decay as a global factor**: ``w_i = exp(β·(t_i − t_ref))`` is stored, and at query
    time every sum is multiplied by ``exp(−β·(t* − t_ref))``; exact (the factor is common to
    all readings).  ``t_ref`` moves forward (sums rescaled) before the stored weights could
@@ -82,6 +83,12 @@ class GasMapSnapshot:
     weight: FloatArray
     r0: float
     v0: float
+
+
+_SCATTER_BELOW = 64
+"""batches of fewer than ``grid size / _SCATTER_BELOW`` readings are added with
+``np.add.at`` (3 µs for 50 readings on a 200 × 200 grid) instead of a full-grid
+``np.bincount`` and sum (25 µs): the live picture adds a robot's message at a time"""
 
 
 class _Sums:
@@ -218,9 +225,15 @@ class KernelDMV:
             if sums is None:
                 sums = self._sums[k] = _Sums(size)
             i = idx[sel]
-            sums.w += np.bincount(i, weights=w[sel], minlength=size)
-            sums.s1 += np.bincount(i, weights=wr[sel], minlength=size)
-            sums.s2 += np.bincount(i, weights=wrr[sel], minlength=size)
+            if i.size * _SCATTER_BELOW < size:
+                # a few readings (a robot's message): scatter them, O(readings)
+                np.add.at(sums.w, i, w[sel])
+                np.add.at(sums.s1, i, wr[sel])
+                np.add.at(sums.s2, i, wrr[sel])
+            else:  # a large batch: one pass over the grid is cheaper
+                sums.w += np.bincount(i, weights=w[sel], minlength=size)
+                sums.s1 += np.bincount(i, weights=wr[sel], minlength=size)
+                sums.s2 += np.bincount(i, weights=wrr[sel], minlength=size)
         self._count += n
         self._total_w += float(w.sum())
         self._total_s1 += float(wr.sum())
