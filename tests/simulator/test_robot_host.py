@@ -6,7 +6,11 @@ outcomes, timing in simulated seconds) does not depend on the broker.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import textwrap
 import uuid
 from pathlib import Path
 
@@ -31,7 +35,8 @@ from simulator.robot_host import (
 from simulator.scenario import Scenario, load_scenario
 from tests.conftest import BrokerUnderTest, fast_settings
 
-DRILLS = Path(__file__).resolve().parents[2] / "config" / "drills"
+REPO = Path(__file__).resolve().parents[2]
+DRILLS = REPO / "config" / "drills"
 
 
 def test_split_gives_contiguous_blocks_differing_by_at_most_one() -> None:
@@ -148,3 +153,47 @@ def test_a_worker_error_names_the_host_and_the_exception() -> None:
             host.call("start")  # it stopped after the error: gone
     finally:
         host.stop()
+
+
+def test_a_worker_does_not_import_the_parents_main_module(tmp_path: Path) -> None:
+    """multiprocessing would import the parent's __main__ in every worker (for
+    ``hazfleet drill`` the whole CLI and controller, ~0.7 s each); host_main needs none."""
+    marker = tmp_path / "imported"
+    script = tmp_path / "parent.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            if __name__ == "__mp_main__":
+                open({str(marker)!r}, "w").write("the worker imported me")
+            if __name__ == "__main__":
+                from simulator.robot_host import HostProcess, RobotHostError
+                from tests.simulator.test_robot_host import _closed_port, _spec
+                before = (sys.modules["__main__"].__spec__, sys.modules["__main__"].__file__)
+                port = _closed_port()
+                host = HostProcess(_spec(port, f"mqtt://127.0.0.1:{{port}}"))
+                try:
+                    host.send_spec()
+                    try:
+                        host.call("no_such_command")  # answered: the worker ran host_main
+                    except RobotHostError as exc:
+                        print("worker answered:", exc)
+                finally:
+                    host.stop()
+                after = (sys.modules["__main__"].__spec__, sys.modules["__main__"].__file__)
+                assert before == after, (before, after)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "worker answered: robot host 1 failed: AttributeError" in done.stdout
+    assert not marker.exists()
