@@ -50,6 +50,11 @@ def validation_to_config_error(source: str, err: ValidationError) -> ConfigError
     return ConfigError(source, path, problem)
 
 
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (same documents, ~10 times
+faster: a 100-robot scenario took 1.5 s to read in pure Python), else PyYAML's own"""
+
+
 def load_yaml(path: Path) -> Any:
     source = str(path)
     try:
@@ -59,7 +64,7 @@ def load_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(source, "", f"cannot read file: {e}") from e
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
