@@ -257,6 +257,7 @@ class MqttTransport:
     _FAREWELL_TIMEOUT_S = 2.0  # how long close() waits for the farewell's PUBACK
     _MAX_INFLIGHT = 100  # QoS>0 messages awaiting PUBACK at once (paho default is 20)
     _MAX_UNFLUSHED = 100_000
+    _MAX_ROUTES = 4096  # topics whose matching subscriptions are remembered
     _PUMP_READS_PER_PASS = 256  # packets read from one socket before the next socket's turn
 
     def __init__(
@@ -308,6 +309,8 @@ class MqttTransport:
         self._drop_warned = False
 
         self._subs: tuple[_Subscription, ...] = ()  # replaced, never mutated: lock-free reads
+        self._routes: dict[str, tuple[_Subscription, ...]] = {}
+        self._routes_of: tuple[_Subscription, ...] = self._subs
         self._pending: deque[Message] = deque()
         # For flush(); bounded so a message that is never acknowledged cannot grow it
         # forever (flush then waits only for the newest _MAX_UNFLUSHED).
@@ -954,11 +957,24 @@ class MqttTransport:
             return
         self._in += 1
         message = Message(topic, bytes(msg.payload), msg.qos, bool(msg.retain))
-        for sub in self._subs:
-            if topic_matches(sub.pattern, topic):
-                try:
-                    sub.sink(message)
-                except Exception:  # a sink bug must not stop delivery to the others
-                    logger.exception(
-                        "MQTT %s: sink for %s failed on %s", self._client_id, sub.pattern, topic
-                    )
+        for sub in self._route(topic):
+            try:
+                sub.sink(message)
+            except Exception:  # a sink bug must not stop delivery to the others
+                logger.exception(
+                    "MQTT %s: sink for %s failed on %s", self._client_id, sub.pattern, topic
+                )
+
+    def _route(self, topic: str) -> tuple[_Subscription, ...]:
+        """The subscriptions ``topic`` matches, remembered per topic (on the network
+        thread) until the subscriptions change; at most ``_MAX_ROUTES`` topics."""
+        subs = self._subs
+        if self._routes_of is not subs or len(self._routes) >= self._MAX_ROUTES:
+            self._routes = {}
+            self._routes_of = subs
+        route = self._routes.get(topic)
+        if route is None:
+            route = self._routes[topic] = tuple(
+                s for s in subs if topic_matches(s.pattern, topic)
+            )
+        return route

@@ -14,6 +14,10 @@ from drivers.vda5050.codec import decode
 from drivers.vda5050.heartbeat import DEFAULT_INTERVAL_MS, MISSED_BEATS, Heartbeat
 from drivers.vda5050.messages import ConnectionState
 
+_last_beat: tuple[bytes, Heartbeat] | None = None
+"""the last payload decoded and its (frozen) heartbeat: every robot of a process gets
+the same beat from the controller each interval, and decodes it once"""
+
 
 def parse_beat(payload: bytes, *, source: str) -> Heartbeat:
     """Decode a heartbeat payload; unknown extra fields are ignored.
@@ -21,7 +25,13 @@ def parse_beat(payload: bytes, *, source: str) -> Heartbeat:
     Raises:
         ProtocolError: naming the source, the field and the problem.
     """
-    return decode(Heartbeat, payload, source=source)
+    global _last_beat
+    last = _last_beat
+    if last is not None and last[0] == payload:
+        return last[1]
+    beat = decode(Heartbeat, payload, source=source)
+    _last_beat = (payload, beat)
+    return beat
 
 
 class HeartbeatWatch:

@@ -210,3 +210,27 @@ def test_wake_on_ends_a_wait_when_a_pipe_has_data() -> None:
     assert time.monotonic() - started < 2.0
     assert ours.recv() == "go"
     assert not pump.run_until(lambda: False, 0.05)  # and a plain timeout is a timeout
+
+
+@broker_test
+def test_a_later_subscription_gets_messages_on_a_topic_already_routed(
+    transport_factory: TransportFactory, unique_prefix: str
+) -> None:
+    """Each transport remembers which subscriptions a topic matches; a new subscription
+    must be taken into account for topics seen before."""
+    pump = NetworkPump()
+    pub = transport_factory("route-pub", pump=pump)
+    sub = transport_factory("route-sub", pump=pump)
+    first: list[Message] = []
+    second: list[Message] = []
+    sub.subscribe(f"{unique_prefix}/+/state", first.append)
+    assert sub.wait_subscribed(WAIT_S)
+    pub.publish(f"{unique_prefix}/r1/state", b"1")
+    assert pump.run_until(lambda: len(first) == 1, WAIT_S)
+
+    sub.subscribe(f"{unique_prefix}/#", second.append)
+    assert sub.wait_subscribed(WAIT_S)
+    pub.publish(f"{unique_prefix}/r1/state", b"2")
+    assert pump.run_until(lambda: len(first) == 2 and len(second) >= 1, WAIT_S)
+    assert [m.payload for m in first] == [b"1", b"2"]
+    assert b"2" in [m.payload for m in second]
