@@ -73,6 +73,18 @@ TICK_S = 1.0
 """the drill's lock-step period: the simulated robots publish state every 1 s anyway"""
 TARGETS = {10: 100.0, 100: 20.0, 1000: 1.0}
 """issue 4: simulated seconds per wall second on 2 cores, by number of robots"""
+CALIBRATION_ADDS = 2_000_000
+
+
+def host_speed_ms() -> float:
+    """Wall ms of a fixed pure-Python loop (2 million additions), taken right before a
+    run: the shared host's speed swings ~2.5x within a day, and this says which phase
+    a table was measured in (about 100 ms on a fast phase, 250 ms on a slow one)."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(CALIBRATION_ADDS):
+        total += i
+    return (time.perf_counter() - t0) * 1000.0
 
 
 def _node(row: int, col: int) -> str:
@@ -198,6 +210,7 @@ def one_run(
         if (grid.nx, grid.ny) != (GRID_CELLS, GRID_CELLS):
             raise RuntimeError(f"gas grid is {grid.nx} x {grid.ny}, not {GRID_CELLS}²")
     marks: list[tuple[float, float]] = []
+    calibration_ms = host_speed_ms()
 
     def progress(p: DrillProgress) -> None:
         marks.append((p.sim_s, time.monotonic()))
@@ -229,6 +242,7 @@ def one_run(
         "wall_s": result.wall_seconds,
         "end_to_end": result.sim_seconds / result.wall_seconds,
         "loop": (s1 - s0) / (w1 - w0) if w1 > w0 else float("nan"),
+        "host_ms": calibration_ms,
     }
 
 
@@ -303,8 +317,9 @@ def measure(
 def table(cells: list[Cell]) -> str:
     lines = [
         "| robots | processes | gas grid | runs | simulated s | end to end median "
-        "| p99 (slowest) | loop median | loop p99 | target | met (end to end / loop) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| p99 (slowest) | loop median | loop p99 | target | met (end to end / loop) "
+        "| host loop ms (median) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
         grid = f"{GRID_CELLS}×{GRID_CELLS}" if c.gas else "none (baseline)"
@@ -313,7 +328,7 @@ def table(cells: list[Cell]) -> str:
         if not c.runs:
             lines.append(
                 f"| {c.robots} | | {grid} | 0 | | {c.not_run} | | | | {target_text} | "
-                f"{'no' if target_text else ''} |"
+                f"{'no' if target_text else ''} | |"
             )
             continue
         # p99 of a rate is the slow tail: the 1st percentile of the rate
@@ -331,7 +346,8 @@ def table(cells: list[Cell]) -> str:
         lines.append(
             f"| {c.robots} | {procs} | {grid} | {len(c.runs)}{'' if ok else ' (failed)'} "
             f"| {c.runs[0]['sim_s']:.1f} | {_fmt(e2e)[0]} | {slow_e2e} | {_fmt(loop)[0]} "
-            f"| {slow_loop} | {target_text} | {met} |"
+            f"| {slow_loop} | {target_text} | {met} "
+            f"| {statistics.median(r.get('host_ms', float('nan')) for r in c.runs):.0f} |"
         )
     return "\n".join(lines)
 
