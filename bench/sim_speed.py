@@ -28,6 +28,10 @@ speed fall on both alike.  Two rates per run:
 * **loop**: simulated seconds per wall second between the first and the last progress
   report, i.e. the lock-stepped loop alone.
 
+Each run also times a fixed pure-Python loop first (``host_ms``, 2 million additions):
+the shared host's speed swings ~2.5x within a day, and the table's last column says
+which phase its rates were measured in.
+
 Broker: the system Mosquitto on 127.0.0.1:1883; when it cannot be reached that is
 printed and an embedded Mosquitto (or amqtt) is used instead (``--broker embedded``
 forces it).
