@@ -408,7 +408,11 @@ class GasSourceEstimator:
         rho *= np.float32(-0.5 / (self.sigma_ln * self.sigma_ln))
         rho += np.float32(self._ln_in - self._ln_out)
         np.exp(rho, out=rho)
-        np.log1p(rho, out=rho)
+        # ln(1 + e) as log(1 + e), not log1p: NumPy's float32 log has a SIMD loop and
+        # log1p none (1.3 vs 3.6-9.9 ms on 534,720 hypotheses); the difference, where
+        # e < 1e-7, is below 2.4e-7 nats a reading, under float32's resolution of the sums
+        rho += np.float32(1.0)
+        np.log(rho, out=rho)
         rho += np.float32(self._ln_out)
         robot.loglik += rho
         self._total += rho
