@@ -77,6 +77,8 @@ class NetworkPump:
         self._blocked: dict[int, tuple[Any, Pumped]] = {}
         """members whose socket would block: (socket, member), watched for writability"""
         self._next_service = 0.0
+        self._new: list[Pumped] = []
+        """members added since the last pass: serviced (connected) in the next one"""
         self._owner: int | None = None
         self._pumping = False
         self._closed = False
@@ -84,12 +86,15 @@ class NetworkPump:
     # ----------------------------------------------------------------- membership
 
     def add(self, member: Pumped) -> None:
-        """Service ``member`` from the next pass on."""
+        """Service ``member`` from the next pass on (that pass services it at once, and
+        only it: a worker connecting 250 robots one by one must not service all the
+        others 250 times)."""
         self._members[id(member)] = member
-        self._next_service = 0.0
+        self._new.append(member)
 
     def remove(self, member: Pumped) -> None:
         self._members.pop(id(member), None)
+        self._new = [m for m in self._new if m is not member]
         self._writers.pop(id(member), None)
         self._blocked.pop(id(member), None)
 
@@ -188,6 +193,10 @@ class NetworkPump:
         now = time.monotonic()
         if now >= self._next_service:
             self._service(now)
+        elif self._new:
+            new, self._new = self._new, []
+            for member in new:
+                self._next_service = min(self._next_service, member.pump_service(now))
         if self._writers:
             self._write()
         if self._writers or self._next_service <= time.monotonic():
@@ -210,6 +219,7 @@ class NetworkPump:
             self._write()  # what the reads queued (PUBACKs, a sink's publish)
 
     def _service(self, now: float) -> None:
+        self._new = []
         nxt = now + self.SERVICE_EVERY_S
         for member in list(self._members.values()):
             nxt = min(nxt, member.pump_service(now))

@@ -74,11 +74,14 @@ class DeliveryTracker:
         self._cond = threading.Condition()
         self._exact: dict[str, list[int]] = {}
         """topic without wildcards -> owners subscribed to it (owner 0 is anonymous)"""
-        self._wild: list[tuple[int, str]] = []
-        """(owner, pattern) of the patterns with ``+`` or ``#``"""
+        self._wild: dict[str, list[int]] = {}
+        """pattern with ``+`` or ``#`` -> owners subscribed to it (grouped by pattern: a
+        thousand robots share one heartbeat pattern, and each new topic is matched
+        against the distinct patterns only)"""
         self._remote_exact: dict[str, list[int]] = {}
         """topic -> the other processes subscribed to it, once per subscription"""
-        self._remote_wild: list[tuple[int, str]] = []
+        self._remote_wild: dict[str, list[int]] = {}
+        """pattern -> the other processes subscribed to it, once per subscription"""
         self._outbox: dict[int, list[Key]] = {}
         self._early: Counter[Key] = Counter()
         self._down: set[int] = set()
@@ -93,7 +96,7 @@ class DeliveryTracker:
         with self._cond:
             self._routes.clear()
             if "+" in pattern or "#" in pattern:
-                self._wild.append((owner, pattern))
+                self._wild.setdefault(pattern, []).append(owner)
             else:
                 self._exact.setdefault(pattern, []).append(owner)
 
@@ -101,15 +104,15 @@ class DeliveryTracker:
         """The pattern of every subscription in this process (repeated as often as it
         was subscribed: each subscription receives its own copy)."""
         with self._cond:
-            exact = [t for t, owners in self._exact.items() for _o in owners]
-            return sorted(exact + [p for _o, p in self._wild])
+            subscribed = {**self._exact, **self._wild}
+            return sorted(t for t, owners in subscribed.items() for _o in owners)
 
     def add_remote_subscription(self, process: int, pattern: str) -> None:
         """Process ``process`` of the drill subscribed to ``pattern`` (once more)."""
         with self._cond:
             self._routes.clear()
             if "+" in pattern or "#" in pattern:
-                self._remote_wild.append((process, pattern))
+                self._remote_wild.setdefault(pattern, []).append(process)
             else:
                 self._remote_exact.setdefault(pattern, []).append(process)
 
@@ -139,9 +142,13 @@ class DeliveryTracker:
         memoised per topic in ``_routes`` until a subscription or a link changes."""
         down = self._down
         n = sum(1 for owner in self._exact.get(topic, ()) if owner not in down)
-        n += sum(1 for owner, p in self._wild if owner not in down and topic_matches(p, topic))
+        for p, owners in self._wild.items():
+            if topic_matches(p, topic):
+                n += sum(1 for owner in owners if owner not in down)
         processes = list(self._remote_exact.get(topic, ()))
-        processes += [process for process, p in self._remote_wild if topic_matches(p, topic)]
+        for p, remote in self._remote_wild.items():
+            if topic_matches(p, topic):
+                processes += remote
         return n, tuple(processes)
 
     def take_outbox(self) -> dict[int, list[Key]]:

@@ -234,3 +234,36 @@ def test_a_later_subscription_gets_messages_on_a_topic_already_routed(
     assert pump.run_until(lambda: len(first) == 2 and len(second) >= 1, WAIT_S)
     assert [m.payload for m in first] == [b"1", b"2"]
     assert b"2" in [m.payload for m in second]
+
+
+class _Member:
+    """A stand-in connection without a socket: counts how often it is serviced."""
+
+    def __init__(self) -> None:
+        self.serviced = 0
+
+    def pump_socket(self) -> None:
+        return None
+
+    def pump_read(self) -> None:
+        raise AssertionError("no socket, nothing to read")
+
+    def pump_write(self) -> bool:
+        return False
+
+    def pump_service(self, now: float) -> float:
+        self.serviced += 1
+        return now + 60.0
+
+
+def test_a_new_member_is_serviced_alone_not_with_every_other() -> None:
+    """A worker connects its robots one after the other; servicing every member on each
+    connect made that quadratic (250 robots: 31,000 services)."""
+    pump = NetworkPump()
+    members = [_Member() for _ in range(300)]
+    for m in members:
+        pump.add(m)
+        pump.poll()
+    assert all(m.serviced >= 1 for m in members)  # each one connected at once
+    # (one periodic pass over all may fall in between on a slow machine; quadratic: 45,150)
+    assert sum(m.serviced for m in members) < 3 * len(members)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from drivers.bus import Bus, Inbox, InMemoryBus, Message, Sink
 from simulator.delivery import DeliveryTracker, TrackedBus, message_key
 
@@ -315,3 +317,36 @@ def test_routes_follow_a_link_going_down() -> None:
     tracker.set_down(7, True)
     tracker.sent("t", b"2")
     assert tracker.outstanding == 1
+
+
+def test_a_thousand_robots_on_one_pattern_cost_one_match_per_new_topic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Wildcard subscriptions are grouped by pattern: a new topic is matched against
+    the distinct patterns, not against every robot's copy (a 1,000-robot drill's
+    start-up spent 2 s of its workers' time in those matches)."""
+    import simulator.delivery as delivery
+
+    tracker = DeliveryTracker()
+    for owner in range(1, 1001):
+        tracker.add_subscription(HEARTBEAT_FILTER, owner)
+    for process in (1, 2, 3):
+        for _robot in range(250):
+            tracker.add_remote_subscription(process, HEARTBEAT_FILTER)
+    tracker.add_remote_subscription(4, STATE_FILTER)
+    calls: list[tuple[str, str]] = []
+    real = delivery.topic_matches
+
+    def counting(pattern: str, topic: str) -> bool:
+        calls.append((pattern, topic))
+        return real(pattern, topic)
+
+    monkeypatch.setattr(delivery, "topic_matches", counting)
+    tracker.set_down(7, True)  # robot 7's link is cut: its copy expects nothing
+    tracker.sent(HEARTBEAT, b"beat")
+    tracker.sent(R1_STATE, b"state")
+    assert len(calls) == 6  # 2 topics x (1 local + 2 remote distinct patterns): not 3,500+
+    assert tracker.outstanding == 999
+    out = tracker.take_outbox()
+    assert {p: len(keys) for p, keys in out.items()} == {1: 250, 2: 250, 3: 250, 4: 1}
+    assert sorted(tracker.patterns()) == [HEARTBEAT_FILTER] * 1000
