@@ -257,7 +257,7 @@ class MqttTransport:
     _FAREWELL_TIMEOUT_S = 2.0  # how long close() waits for the farewell's PUBACK
     _MAX_INFLIGHT = 100  # QoS>0 messages awaiting PUBACK at once (paho default is 20)
     _MAX_UNFLUSHED = 100_000
-    _MAX_ROUTES = 4096  # topics whose matching subscriptions are remembered
+    _MAX_ROUTES = 50_000  # topics remembered (a 1,000-robot controller sees ~5,000)
     _PUMP_READS_PER_PASS = 256  # packets read from one socket before the next socket's turn
 
     def __init__(
