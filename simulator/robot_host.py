@@ -243,10 +243,11 @@ class RobotHost:
         for process, pattern in subscriptions:
             self.tracker.add_remote_subscription(process, pattern)
 
-    def release(self) -> dict[int, list[Key]]:
-        """Publish what the robots said while starting."""
-        for b in self._buses:
+    def release(self, start: int = 0, stop: int | None = None) -> dict[int, list[Key]]:
+        """Publish what robots ``start:stop`` of this host said while starting."""
+        for b in self._buses[start:stop]:
             b.release()
+        self.pump.poll()
         return self.tracker.take_outbox()
 
     def sync(self, keys: Sequence[Key]) -> int:
@@ -284,9 +285,9 @@ class RobotHost:
         self.pump.poll()  # on their way before the runner hears of them
         return self.tracker.take_outbox(), lost
 
-    def shutdown(self) -> dict[int, list[Key]]:
-        """Every robot says goodbye (connection OFFLINE)."""
-        for r in self.robots:
+    def shutdown(self, start: int = 0, stop: int | None = None) -> dict[int, list[Key]]:
+        """Robots ``start:stop`` of this host say goodbye (connection OFFLINE)."""
+        for r in self.robots[start:stop]:
             try:
                 r.shutdown()
             except Exception:  # a failed goodbye must not hide the drill's result

@@ -25,6 +25,19 @@ def network_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("mqtt-")]
 
 
+def pumped_pair(
+    make: TransportFactory, name: str, pattern: str
+) -> tuple[NetworkPump, MqttTransport, MqttTransport, list[Message]]:
+    """A pump, a publisher and a subscriber to ``pattern`` on it, and what arrives."""
+    pump = NetworkPump()
+    pub = make(f"{name}-pub", pump=pump)
+    sub = make(f"{name}-sub", pump=pump)
+    got: list[Message] = []
+    sub.subscribe(pattern, got.append)
+    assert sub.wait_subscribed(WAIT_S)
+    return pump, pub, sub, got
+
+
 @broker_test
 def test_many_messages_between_pumped_transports_on_one_thread(
     transport_factory: TransportFactory, unique_prefix: str
@@ -59,12 +72,7 @@ def test_a_payload_larger_than_the_socket_buffer_arrives_whole(
     transport_factory: TransportFactory, unique_prefix: str
 ) -> None:
     """The socket would block: the pump waits for it to become writable."""
-    pump = NetworkPump()
-    a = transport_factory("big-a", pump=pump)
-    b = transport_factory("big-b", pump=pump)
-    got: list[Message] = []
-    b.subscribe(f"{unique_prefix}/big", got.append)
-    assert b.wait_subscribed(WAIT_S)
+    pump, a, _b, got = pumped_pair(transport_factory, "big", f"{unique_prefix}/big")
     payload = bytes(range(256)) * 32_768  # 8 MiB
     a.publish(f"{unique_prefix}/big", payload, qos=1)
 
@@ -218,13 +226,8 @@ def test_a_later_subscription_gets_messages_on_a_topic_already_routed(
 ) -> None:
     """Each transport remembers which subscriptions a topic matches; a new subscription
     must be taken into account for topics seen before."""
-    pump = NetworkPump()
-    pub = transport_factory("route-pub", pump=pump)
-    sub = transport_factory("route-sub", pump=pump)
-    first: list[Message] = []
+    pump, pub, sub, first = pumped_pair(transport_factory, "route", f"{unique_prefix}/+/state")
     second: list[Message] = []
-    sub.subscribe(f"{unique_prefix}/+/state", first.append)
-    assert sub.wait_subscribed(WAIT_S)
     pub.publish(f"{unique_prefix}/r1/state", b"1")
     assert pump.run_until(lambda: len(first) == 1, WAIT_S)
 
