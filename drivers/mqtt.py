@@ -296,7 +296,6 @@ class MqttTransport:
         self._pump = pump
         self._pumped = False  # added to the pump (the pumped counterpart of _thread)
         self._retry_at = 0.0  # pumped: monotonic time of the next connection attempt
-        self._stop_deadline: float | None = None  # pumped: when a stop gives up
 
         # Written on the network thread; plain bools/ints are atomic to read elsewhere.
         self._connected = False

@@ -24,7 +24,9 @@ pumps.  That is what a lock-stepped simulation wants (nothing moves between barr
 and what a service does not; ``hazfleet serve`` keeps the threaded transport.  The
 broker sees no difference: every robot keeps its own connection and last will.  The
 owner must pump at least every keepalive interval (10 s by default), which a drill
-does at every tick and whenever it waits.
+does at every tick and whenever it waits.  A connection attempt holds the pump for up
+to the connect timeout (paho's TCP connect blocks): a drill's connections all go to one
+broker, so when it cannot be reached they would all wait for it anyway.
 """
 
 from __future__ import annotations
