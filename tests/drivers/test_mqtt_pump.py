@@ -25,17 +25,24 @@ def network_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("mqtt-")]
 
 
+def pumped_observer(
+    make: TransportFactory, name: str, pattern: str, qos: int = 0
+) -> tuple[NetworkPump, MqttTransport, list[Message]]:
+    """A pump, a transport on it subscribed to ``pattern``, and what arrives there."""
+    pump = NetworkPump()
+    sub = make(name, pump=pump)
+    got: list[Message] = []
+    sub.subscribe(pattern, got.append, qos)
+    assert sub.wait_subscribed(WAIT_S)
+    return pump, sub, got
+
+
 def pumped_pair(
     make: TransportFactory, name: str, pattern: str
 ) -> tuple[NetworkPump, MqttTransport, MqttTransport, list[Message]]:
     """A pump, a publisher and a subscriber to ``pattern`` on it, and what arrives."""
-    pump = NetworkPump()
-    pub = make(f"{name}-pub", pump=pump)
-    sub = make(f"{name}-sub", pump=pump)
-    got: list[Message] = []
-    sub.subscribe(pattern, got.append)
-    assert sub.wait_subscribed(WAIT_S)
-    return pump, pub, sub, got
+    pump, sub, got = pumped_observer(make, f"{name}-sub", pattern)
+    return pump, make(f"{name}-pub", pump=pump), sub, got
 
 
 @broker_test
@@ -84,11 +91,9 @@ def test_a_payload_larger_than_the_socket_buffer_arrives_whole(
 def test_pumped_close_says_farewell_and_a_dropped_link_leaves_its_will(
     transport_factory: TransportFactory, unique_prefix: str
 ) -> None:
-    pump = NetworkPump()
-    observer = transport_factory("obs", pump=pump)
-    seen: list[Message] = []
-    observer.subscribe(f"{unique_prefix}/+/connection", seen.append, qos=1)
-    assert observer.wait_subscribed(WAIT_S)
+    pump, _observer, seen = pumped_observer(
+        transport_factory, "obs", f"{unique_prefix}/+/connection", qos=1
+    )
 
     def will(name: str) -> Will:
         return Will(f"{unique_prefix}/{name}/connection", b"BROKEN", 1, False)
@@ -113,11 +118,9 @@ def test_pumped_close_says_farewell_and_a_dropped_link_leaves_its_will(
 def test_pumped_transport_reconnects_and_resubscribes_after_a_drop(
     broker: BrokerUnderTest, transport_factory: TransportFactory, unique_prefix: str
 ) -> None:
-    pump = NetworkPump()
-    controller = transport_factory("ctl", pump=pump)
-    births: list[Message] = []
-    controller.subscribe(f"{unique_prefix}/birth", births.append, qos=1)
-    assert controller.wait_subscribed(WAIT_S)
+    pump, controller, births = pumped_observer(
+        transport_factory, "ctl", f"{unique_prefix}/birth", qos=1
+    )
     robot = transport_factory(
         "robot",
         pump=pump,
