@@ -616,9 +616,9 @@ class MqttTransport:
     def _wait_info(info: mqtt.MQTTMessageInfo, timeout_s: float) -> bool:
         try:
             info.wait_for_publish(timeout_s)
-            return info.is_published()
         except (RuntimeError, ValueError):  # lost with the connection
             return False
+        return MqttTransport._info_published(info)
 
     def _count_drop(self, topic: str) -> None:
         self._dropped += 1

@@ -469,10 +469,7 @@ class DrillRunner:
         wait_subscribed(self._transports)
         for b in self._buses:
             b.release()
-        waves = self._waves()
-        if not waves:
-            self._exchange([])  # this process's own start messages arrive before tick 0
-        for start, stop in waves:
+        for start, stop in self._waves():
             for h in self._hosts:
                 h.send("release", start, stop)
             self._exchange([h.recv() for h in self._hosts])
@@ -484,9 +481,10 @@ class DrillRunner:
         thousand QoS 1 messages (connection, factsheet) within milliseconds; a stock
         Mosquitto queues at most 1,000 per client (``max_queued_messages``) and drops
         the rest, and the drill then fails on messages lost.  In waves, with a barrier
-        after each, the queue stays far below that; the goodbyes go the same way."""
+        after each, the queue stays far below that; the goodbyes go the same way.
+        Always one wave at least: its barrier also waits for this process's own."""
         per_host = max(1, WAVE_ROBOTS // max(1, len(self._hosts)))
-        largest = max((len(h.spec.indices) for h in self._hosts), default=0)
+        largest = max((len(h.spec.indices) for h in self._hosts), default=1)
         return [(lo, lo + per_host) for lo in range(0, largest, per_host)]
 
     def _exchange(self, host_out: list[dict[int, list[Any]]]) -> None:

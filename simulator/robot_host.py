@@ -1,8 +1,9 @@
 """Simulated robots in other processes: how a drill runs large fleets on several cores.
 
-One Python process cannot hold a thousand robots: paho-mqtt waits with ``select()``,
-which cannot watch file descriptors numbered 1024 or more (about 340 clients), and one
-interpreter runs on one core.  A drill with ``processes > 1`` therefore keeps the
+One Python process cannot run a thousand robots fast enough: one interpreter runs on
+one core.  (A process's connections are pumped with epoll, :mod:`drivers.mqtt_pump`, so
+``select()``'s limit of 1,024 descriptors, about 340 clients with paho's own loop, no
+longer applies.)  A drill with ``processes > 1`` therefore keeps the
 controller in the runner's process and hands the robots, in contiguous blocks, to worker
 processes, each a :class:`RobotHost`.  Every robot keeps its own MQTT connection and
 last will; what crosses the process boundary (a :mod:`multiprocessing` pipe) is only the
