@@ -13,9 +13,9 @@ clean air).
 The drill lock-steps every ``--tick`` simulated seconds (default 1 s, the simulated
 robots' state interval; the bundled small drills use 0.1 s): robots integrate motion,
 actions and sensors exactly within a tick, the gas solver takes as many stable sub-steps
-as the tick needs.  Robots run in the runner's process up to 50 and in one worker
-process per 250 robots (at least two) above that (``--processes`` overrides;
-:mod:`simulator.robot_host`).
+as the tick needs.  The controller runs in the runner's process and the robots in one
+worker process per 250 robots (``--processes`` overrides: the number of processes, the
+runner's included; :mod:`simulator.robot_host`).
 
 Every run is a fresh process (``--one``) with the same seed, so the simulated work is
 identical between runs and nothing (threads, sockets) is left over from the previous one;
@@ -420,7 +420,10 @@ def main(argv: list[str] | None = None) -> None:
         "--tick", type=float, default=TICK_S, help=f"lock-step period, s (default {TICK_S:g})"
     )
     ap.add_argument(
-        "--processes", type=int, default=None, help="processes hosting robots (default: auto)"
+        "--processes",
+        type=int,
+        default=None,
+        help="processes, the runner's included (default: auto)",
     )
     ap.add_argument(
         "--no-picture",

@@ -108,8 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         "--processes",
         type=_processes,
         default=None,
-        help="processes hosting the robots: 1 = this one, N > 1 = N workers "
-        "(default: 1 up to 50 robots or with faults, else one per 250 robots, at least 2)",
+        help="processes the drill runs in: 1 = all in this one, N > 1 = the controller "
+        "here and the robots in N - 1 workers (default: 1 up to 3 robots or with faults, "
+        "else this one and a worker per 250 robots)",
     )
     d.add_argument("--report", help="folder for summary.json (default: <report_dir>/<scenario>)")
     d.add_argument("--quiet", action="store_true", help="no live progress")

@@ -69,10 +69,8 @@ log = logging.getLogger(__name__)
 
 ROBOTS_PER_PROCESS = 250
 """robots per worker process when the runner chooses the number of processes"""
-IN_PROCESS_MAX_ROBOTS = 50
+IN_PROCESS_MAX_ROBOTS = 3
 """up to this many robots (or with faults) the runner keeps them in its own process"""
-MIN_WORKERS = 3
-"""measured on 2 cores: 100 robots ran 16-17x real time on 2 workers, 18-22x on 3"""
 WAVE_ROBOTS = 200
 """robots in workers announce themselves and say goodbye this many at a time
 (:meth:`DrillRunner._waves`)"""
@@ -88,13 +86,13 @@ __all__ = [
 
 
 def auto_processes(scenario: Scenario) -> int:
-    """1 (robots in the runner's process) for small fleets and drills with faults;
-    otherwise one worker per :data:`ROBOTS_PER_PROCESS` robots, at least
-    :data:`MIN_WORKERS`."""
+    """Processes for the drill, the runner's own included: 1 (the robots in the runner's
+    process) for the smallest fleets and for drills with faults; otherwise the runner's
+    and one worker per :data:`ROBOTS_PER_PROCESS` robots."""
     n = len(scenario.robots)
     if n <= IN_PROCESS_MAX_ROBOTS or scenario.faults:
         return 1
-    return max(MIN_WORKERS, math.ceil(n / ROBOTS_PER_PROCESS))
+    return 1 + math.ceil(n / ROBOTS_PER_PROCESS)
 
 
 @dataclass(frozen=True)
@@ -209,9 +207,10 @@ class DrillRunner:
     ) -> None:
         """``broker``: the embedded broker the drill runs on, if it is one (a
         ``broker_outage`` fault stops and restarts it; on any other it is skipped).
-        ``processes``: 1 keeps the robots in this process; N > 1 spreads them over N
-        worker processes while this one keeps the controller (:mod:`simulator.robot_host`);
-        None lets :func:`auto_processes` choose.  Faults need the robots in this process.
+        ``processes``: how many processes the drill runs in, this one included: 1 keeps
+        the robots here; N > 1 keeps the controller here and spreads the robots over
+        N - 1 worker processes (:mod:`simulator.robot_host`); None lets
+        :func:`auto_processes` choose.  Faults need the robots in this process.
         ``clear_retained``: at the end, remove the retained messages the drill's robots
         and controller left on the broker (their connection, factsheet and heartbeat):
         simulated robots leave no ghosts behind."""
@@ -227,8 +226,9 @@ class DrillRunner:
                 f"(processes 1), got processes {processes}"
             )
         self.clear_retained = clear_retained
-        self.processes = min(processes, len(scenario.robots))
-        """processes hosting robots: 1 is this one; N > 1 are N workers"""
+        self.processes = min(processes, len(scenario.robots) + 1)
+        """processes the drill runs in: 1 is this one alone; N > 1 are this one (the
+        controller) and N - 1 workers (the robots)"""
         self.scenario = scenario
         self._host, self._port = host, port
         self._broker_label = broker_label
@@ -285,6 +285,8 @@ class DrillRunner:
         sc = self.scenario
         iface = sc.interface
         fleet = [RobotRef(manufacturer=r.manufacturer, serial=r.serial) for r in sc.robots]
+        if self.processes > 1:
+            self._spawn_hosts()
         will = controller_will(iface, self._settings.controller_id, self.clock)
         transport, cbus = self._wiring.link(
             f"{self._settings.controller_id}-{self.seed}-{self._tag}", will
@@ -295,7 +297,6 @@ class DrillRunner:
         )
         robots: list[SimRobot] = []
         if self.processes > 1:
-            self._spawn_hosts()
             return controller, robots
         self.world = hazard_world(sc, self.seed)
         for i, entry in enumerate(sc.robots):
@@ -321,7 +322,7 @@ class DrillRunner:
 
     def _spawn_hosts(self) -> None:
         level = logging.getLogger().getEffectiveLevel()
-        for k, indices in enumerate(split(len(self.scenario.robots), self.processes), start=1):
+        for k, indices in enumerate(split(len(self.scenario.robots), self.processes - 1), start=1):
             if not indices:
                 continue
             spec = HostSpec(
@@ -419,12 +420,18 @@ class DrillRunner:
             # send reaches the controller before its next step.  Without the first barrier
             # a robot would see an order in this tick or the next depending on the load.
             if self._hosts:
-                for h in self._hosts:  # their first half-step runs beside the controller's
-                    h.send("advance", ticks)
+                if ticks == 0:  # later ticks' first halves follow each respond at once
+                    for h in self._hosts:
+                        h.send("advance", ticks)
                 controller.step()
-                self._host_respond()
+                # the drill's end depends only on what the controller has handled, so it
+                # is known now: the workers run the next tick's first half only if one
+                # follows
+                last = self._last_tick(bool(pending), controller, sim_s)
+                self._host_respond(None if last else ticks + 1, first=ticks == 0)
             else:
                 controller.step()
+                last = self._last_tick(bool(pending), controller, sim_s)
                 # The robots' first half-step reads nothing that arrived, so it runs
                 # while the controller's messages travel; the barrier then makes sure
                 # they are in before any robot responds.
@@ -438,9 +445,7 @@ class DrillRunner:
             if sim_s >= next_progress:
                 self._progress(sim_s, controller)
                 next_progress += self._progress_every_s
-            if not pending and controller.all_missions_ended():
-                break
-            if sim_s >= sc.success.timeout_s:
+            if last:
                 break
             ticks += 1
             sim_s = round(ticks * sc.tick_s, 9)
@@ -452,14 +457,23 @@ class DrillRunner:
         self._progress(sim_s, controller)
         return sim_s
 
-    def _host_respond(self) -> None:
+    def _last_tick(self, pending: bool, controller: Controller, sim_s: float) -> bool:
+        """Whether the drill ends with this tick: every mission submitted and ended, or
+        its time is up."""
+        ended = not pending and controller.all_missions_ended()
+        return ended or sim_s >= self.scenario.success.timeout_s
+
+    def _host_respond(self, next_tick: int | None, *, first: bool) -> None:
         """The tick's second half with the robots in workers: each host receives what
-        the controller sent it and its robots respond; then this process receives theirs."""
+        the controller sent it and its robots respond; then this process receives theirs,
+        while the hosts run tick ``next_tick``'s first half (None: this tick is the
+        last).  ``first``: the hosts also answer the first tick's "advance"."""
         out = self.tracker.take_outbox()
         for h in self._hosts:
-            h.send("respond", out.get(h.spec.process, []))
+            h.send("respond", out.get(h.spec.process, []), next_tick)
         for h in self._hosts:
-            h.recv()  # "advance" done
+            if first:
+                h.recv()  # "advance" done
             sent, lost = h.recv()
             self._host_lost_by[h.spec.process] = lost
             self.tracker.expect(sent.get(0, []))

@@ -1,17 +1,22 @@
-"""Simulated robots in other processes: how a drill runs large fleets on several cores.
+"""Simulated robots in other processes: how a drill uses a machine's second core.
 
-One Python process cannot run a thousand robots fast enough: one interpreter runs on
-one core.  (A process's connections are pumped with epoll, :mod:`drivers.mqtt_pump`, so
-``select()``'s limit of 1,024 descriptors, about 340 clients with paho's own loop, no
-longer applies.)  A drill with ``processes > 1`` therefore keeps the
+One Python process runs on one core.  A drill with ``processes > 1`` therefore keeps the
 controller in the runner's process and hands the robots, in contiguous blocks, to worker
 processes, each a :class:`RobotHost`.  Every robot keeps its own MQTT connection and
 last will; what crosses the process boundary (a :mod:`multiprocessing` pipe) is only the
-lock-step: "advance to tick k" (sent before the controller steps: a robot's first half-step
-reads nothing that arrived, so the workers run it while the controller steps), "respond",
-and the keys of the messages each side sent the other
+lock-step and the keys of the messages each side sent the other
 (:meth:`~simulator.delivery.DeliveryTracker.take_outbox`), so that each process's
 delivery barrier knows what it must still receive.
+
+A tick with workers: the runner's controller steps; the runner sends each worker
+"respond" with the keys of what the controller sent it; the worker waits for those
+messages, its robots respond (the tick's second half), it answers with the keys of what
+they sent, and then, without waiting for another command, runs the *next* tick's first
+half (the world and every robot's sensors, motion and actions move on:
+:meth:`SimRobot.advance` reads nothing that arrived), while the runner reads the robots'
+messages and its controller steps.  The runner decides before "respond" whether another
+tick follows (the drill's end depends only on what the controller has handled), so a
+worker never advances past the drill's end.
 
 Determinism does not depend on the split: robot ``i`` draws from
 ``default_rng([seed, i])`` wherever it runs, every host steps its own copy of the hazard
@@ -19,8 +24,7 @@ world from the same seed (the world draws nothing when it is sampled), and every
 is advanced by the same ``tick_s`` additions.  A drill gives the same result with one
 process or several (tested).
 
-Workers are forked from a ``forkserver`` that has imported this module (``spawn`` where
-there is none): forking the runner itself, whose paho threads hold locks, is unsafe.
+How a worker starts: :func:`_context`.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
 from typing import Any
 
 import numpy as np
@@ -222,6 +227,7 @@ class RobotHost:
         )
         self.world = hazard_world(sc, spec.seed)
         self._ticks = 0
+        self._next_tick: int | None = None
         self.robots: list[SimRobot] = []
         self._transports: list[MqttTransport] = []
         self._buses: list[TrackedBus] = []
@@ -278,13 +284,26 @@ class RobotHost:
             self.world.step(max(0.0, sim_s - self.world.time_s))
         advance_robots(self.robots, self._buses)
 
-    def respond(self, keys: Sequence[Key]) -> tuple[dict[int, list[Key]], int]:
+    def respond(
+        self, keys: Sequence[Key], next_tick: int | None = None
+    ) -> tuple[dict[int, list[Key]], int]:
         """The second half: receive what the controller sent in this tick (``keys``),
-        let every robot handle it and publish; what they sent, and messages lost so far."""
+        let every robot handle it and publish; what they sent, and messages lost so far.
+
+        ``next_tick``: once this answer is sent, run that tick's first half at once
+        (:meth:`after_reply`), while the runner reads the robots' messages and its
+        controller steps."""
         lost = self.sync(keys)
         respond_robots(self.robots, self._buses)
         self.pump.poll()  # on their way before the runner hears of them
+        self._next_tick = next_tick
         return self.tracker.take_outbox(), lost
+
+    def after_reply(self) -> None:
+        """What :meth:`respond` left for after its answer: the next tick's first half."""
+        ticks, self._next_tick = self._next_tick, None
+        if ticks is not None:
+            self.advance(ticks)
 
     def shutdown(self, start: int = 0, stop: int | None = None) -> dict[int, list[Key]]:
         """Robots ``start:stop`` of this host say goodbye (connection OFFLINE)."""
@@ -353,15 +372,30 @@ def host_main(conn: multiprocessing.connection.Connection) -> None:
             conn.send(("ok", result))
             if name in ("finish", "close"):
                 return
+            try:
+                host.after_reply()
+            except Exception:  # the runner's next command gets the error
+                conn.send(("error", traceback.format_exc()))
+                return
     finally:
         host.close()
 
 
-def _context() -> ForkServerContext | SpawnContext:
-    """``forkserver`` where the platform has it: a single-threaded server imports the
-    simulator once and forks each worker from it (fast, and safe: nothing is forked from
-    a process with paho threads); ``spawn`` elsewhere."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
+def _context() -> ForkContext | ForkServerContext | SpawnContext:
+    """How to start a worker.
+
+    ``fork`` when the runner has no other thread: the worker is a copy of the runner,
+    with the simulator already imported (a worker that imports it takes ~0.8 s before
+    its first robot connects: longer than a 10-robot drill's loop).  Forking a process
+    with other threads is unsafe (a lock one of them holds, logging's or a connection's,
+    stays held forever in the child), so then ``forkserver``: a single-threaded server
+    imports the simulator once and forks each worker from it; ``spawn`` where neither
+    exists.  The runner starts its workers before it opens any connection, so no socket
+    of its own is shared with them."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload([__name__])
         return ctx
@@ -400,6 +434,8 @@ class HostProcess:
     def __init__(self, spec: HostSpec, pump: NetworkPump | None = None) -> None:
         """``pump``: the runner's connections are pumped; do their I/O while waiting."""
         ctx = _context()
+        self.start_method = ctx.get_start_method()
+        """``fork``, ``forkserver`` or ``spawn``: how this worker was started"""
         self.spec = spec
         self._pump = pump
         self._conn, child = ctx.Pipe()
@@ -409,6 +445,7 @@ class HostProcess:
         with _main_module_hidden():
             self._proc.start()
         child.close()
+        log.debug("robot host %d: started by %s", spec.process, self.start_method)
 
     def send_spec(self) -> None:
         """Hand the worker its spec (after every worker was started: they import the
@@ -419,6 +456,8 @@ class HostProcess:
         try:
             self._conn.send(obj)
         except (BrokenPipeError, OSError) as exc:
+            if self._conn.poll(0):  # it said why before it went (a failed next tick)
+                self.recv(0.0)
             raise RobotHostError(f"robot host {self.spec.process} is gone: {exc}") from exc
 
     def send(self, name: str, *args: Any) -> None:

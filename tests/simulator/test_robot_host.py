@@ -23,7 +23,6 @@ from drivers.broker import find_mosquitto, free_port
 from drivers.errors import TransportError
 from simulator.drill import (
     IN_PROCESS_MAX_ROBOTS,
-    MIN_WORKERS,
     ROBOTS_PER_PROCESS,
     DrillResult,
     DrillRunner,
@@ -59,8 +58,10 @@ def _with_robots(base: Scenario, n: int) -> Scenario:
 def test_the_runner_keeps_small_fleets_and_fault_drills_in_its_own_process() -> None:
     calm = load_scenario(DRILLS / "default.yaml")
     assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS)) == 1
-    assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS + 1)) == MIN_WORKERS
-    assert auto_processes(_with_robots(calm, 4 * ROBOTS_PER_PROCESS)) == 4
+    assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS + 1)) == 2  # one worker
+    assert auto_processes(_with_robots(calm, ROBOTS_PER_PROCESS)) == 2
+    assert auto_processes(_with_robots(calm, ROBOTS_PER_PROCESS + 1)) == 3
+    assert auto_processes(_with_robots(calm, 4 * ROBOTS_PER_PROCESS)) == 5
     lost = load_scenario(DRILLS / "robot-lost-short.yaml")
     assert lost.faults
     assert auto_processes(_with_robots(lost, 4 * ROBOTS_PER_PROCESS)) == 1
@@ -98,19 +99,20 @@ def test_a_hazard_drill_split_over_worker_processes_gives_the_same_result(
     sc = load_scenario(DRILLS / "h2s-leak.yaml")
     assert len(sc.robots) >= 2 and sc.has_hazard_world
     one = _run(sc, broker, processes=1)
-    two = _run(sc, broker, processes=2)
-    assert one.passed and two.passed, (one.failures, two.failures)
-    assert two.messages_lost == 0
-    assert one.sim_seconds == two.sim_seconds
-    assert [(m.id, m.robot, m.outcome, m.action_results) for m in one.missions] == [
-        (m.id, m.robot, m.outcome, m.action_results) for m in two.missions
-    ]
-    assert [(r.serial, r.battery_pct, r.x_m, r.y_m) for r in one.robots] == [
-        (r.serial, r.battery_pct, r.x_m, r.y_m) for r in two.robots
-    ]
-    assert one.hazards == two.hazards  # the ground truth comes from a worker's world copy
-    readings = [v for m in two.missions for v in m.action_results.values()]
-    assert any('"H2S"' in text for text in readings)  # the workers' robots read the physics
+    for processes in (2, 3):  # one worker; two (the robots split 2 + 1)
+        split = _run(sc, broker, processes=processes)
+        assert one.passed and split.passed, (one.failures, split.failures)
+        assert split.messages_lost == 0
+        assert one.sim_seconds == split.sim_seconds
+        assert [(m.id, m.robot, m.outcome, m.action_results) for m in one.missions] == [
+            (m.id, m.robot, m.outcome, m.action_results) for m in split.missions
+        ]
+        assert [(r.serial, r.battery_pct, r.x_m, r.y_m) for r in one.robots] == [
+            (r.serial, r.battery_pct, r.x_m, r.y_m) for r in split.robots
+        ]
+        assert one.hazards == split.hazards  # the ground truth: a worker's world copy
+        readings = [v for m in split.missions for v in m.action_results.values()]
+        assert any('"H2S"' in text for text in readings)  # workers' robots read physics
 
 
 def _spec(port: int, mqtt_url: str) -> HostSpec:
@@ -159,9 +161,28 @@ def test_a_worker_error_names_the_host_and_the_exception() -> None:
         host.stop()
 
 
-def test_a_worker_does_not_import_the_parents_main_module(tmp_path: Path) -> None:
-    """multiprocessing would import the parent's __main__ in every worker (for
-    ``hazfleet drill`` the whole CLI and controller, ~0.7 s each); host_main needs none."""
+def test_a_failure_in_the_next_ticks_first_half_reaches_the_runner() -> None:
+    """After answering "respond" the worker runs the next tick's first half on its own;
+    an error there is the answer to the runner's next command, with its cause."""
+    port = _closed_port()
+    host = HostProcess(_spec(port, f"mqtt://127.0.0.1:{port}"))
+    try:
+        host.send_spec()
+        assert host.call("respond", [], "not a tick") == ({}, 0)  # answered first
+        with pytest.raises(RobotHostError, match="robot host 1 failed: TypeError"):
+            host.call("respond", [], None)
+    finally:
+        host.stop()
+
+
+@pytest.mark.parametrize(("other_thread", "method"), [(False, "fork"), (True, "forkserver")])
+def test_a_worker_does_not_import_the_parents_main_module(
+    tmp_path: Path, other_thread: bool, method: str
+) -> None:
+    """A single-threaded runner forks its workers (nothing to import); with another
+    thread running it must not (a lock that thread holds would stay held in the child),
+    and the forkserver's workers would import the parent's __main__ (for ``hazfleet
+    drill`` the whole CLI and controller, ~0.7 s each); host_main needs none."""
     marker = tmp_path / "imported"
     script = tmp_path / "parent.py"
     script.write_text(
@@ -171,11 +192,16 @@ def test_a_worker_does_not_import_the_parents_main_module(tmp_path: Path) -> Non
             if __name__ == "__mp_main__":
                 open({str(marker)!r}, "w").write("the worker imported me")
             if __name__ == "__main__":
+                import threading
                 from simulator.robot_host import HostProcess, RobotHostError
+                stop = threading.Event()
+                if {other_thread!r}:
+                    threading.Thread(target=stop.wait, daemon=True).start()
                 from tests.simulator.test_robot_host import _closed_port, _spec
                 before = (sys.modules["__main__"].__spec__, sys.modules["__main__"].__file__)
                 port = _closed_port()
                 host = HostProcess(_spec(port, f"mqtt://127.0.0.1:{{port}}"))
+                print("started by", host.start_method)
                 try:
                     host.send_spec()
                     try:
@@ -199,6 +225,7 @@ def test_a_worker_does_not_import_the_parents_main_module(tmp_path: Path) -> Non
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    assert f"started by {method}\n" in done.stdout
     assert "worker answered: robot host 1 failed: AttributeError" in done.stdout
     assert not marker.exists()
 
