@@ -237,9 +237,12 @@ def test_a_later_subscription_gets_messages_on_a_topic_already_routed(
     sub.subscribe(f"{unique_prefix}/#", second.append)
     assert sub.wait_subscribed(WAIT_S)
     pub.publish(f"{unique_prefix}/r1/state", b"2")
-    assert pump.run_until(lambda: len(first) == 2 and len(second) >= 1, WAIT_S)
-    assert [m.payload for m in first] == [b"1", b"2"]
-    assert b"2" in [m.payload for m in second]
+    assert pump.run_until(lambda: len(first) >= 2 and len(second) >= 1, WAIT_S)
+    # MQTT 3.1.1 lets a broker send a client one copy per matching subscription (amqtt
+    # 0.12 does; Mosquitto sends one): each copy reaches both subscriptions
+    assert [m.payload for m in first][:2] == [b"1", b"2"]
+    assert {m.payload for m in first[1:]} == {m.payload for m in second} == {b"2"}
+    assert len(first) - 1 == len(second)
 
 
 class _Member:
