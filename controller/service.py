@@ -279,6 +279,8 @@ class Controller:
         with self._lock:
             if not self._running:
                 return
+            # first: it depends on nothing below, and robots can read it meanwhile
+            self._heartbeat.tick()
             for message in self._inbox.drain():
                 self._handle(message)
             now_s = self._clock.monotonic()
@@ -287,7 +289,6 @@ class Controller:
             self._dispatcher.tick(now_s)
             if self._watch is not None:
                 self._watch.tick(now_s)
-            self._heartbeat.tick()
             if self._alerts_unsaved:
                 self._save_alerts(list(self._alerts_unsaved.values()))
 

@@ -113,8 +113,24 @@ class NetworkPump:
                 del self._blocked[key]
 
     def want_write(self, member: Pumped) -> None:
-        """``member`` queued something to send (paho's register-write hook)."""
-        self._writers[id(member)] = member
+        """``member`` queued something to send (paho's register-write hook).
+
+        On the owner's thread between passes it is written at once (a non-blocking
+        send): what a controller publishes early in its step is on its way, and read by
+        the robots' process, while the step goes on.  Otherwise (another thread, inside
+        a pass, a socket that would block) the next pass writes it."""
+        key = id(member)
+        if (
+            not self._pumping
+            and self._owner == threading.get_ident()
+            and key in self._members
+            and key not in self._blocked
+            and not self._closed
+        ):
+            if member.pump_write():
+                self._block(key, member)
+            return
+        self._writers[key] = member
 
     def service_soon(self, at: float) -> None:
         """Service every member no later than monotonic time ``at`` (a reconnect due)."""
