@@ -224,6 +224,21 @@ def test_wake_on_ends_a_wait_when_a_pipe_has_data() -> None:
 
 
 @broker_test
+def test_a_publish_between_passes_leaves_without_another_pass(
+    transport_factory: TransportFactory, unique_prefix: str
+) -> None:
+    """On its owner's thread, outside a pass, a publish is written at once: what a
+    controller publishes early in its step is read elsewhere while the step goes on.
+    The publisher's pump never runs again here, yet the message arrives."""
+    sub_pump, _sub, got = pumped_observer(transport_factory, "early-sub", f"{unique_prefix}/#")
+    pub_pump = NetworkPump()
+    pub = transport_factory("early-pub", pump=pub_pump)  # connecting pumped it: it is ours
+    pub.publish(f"{unique_prefix}/beat", b"now")
+    assert sub_pump.run_until(lambda: len(got) == 1, WAIT_S)
+    assert got[0].payload == b"now"
+
+
+@broker_test
 def test_a_later_subscription_gets_messages_on_a_topic_already_routed(
     transport_factory: TransportFactory, unique_prefix: str
 ) -> None:
