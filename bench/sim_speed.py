@@ -14,8 +14,8 @@ The drill lock-steps every ``--tick`` simulated seconds (default 1 s, the simula
 robots' state interval; the bundled small drills use 0.1 s): robots integrate motion,
 actions and sensors exactly within a tick, the gas solver takes as many stable sub-steps
 as the tick needs.  The controller runs in the runner's process and the robots in one
-worker process per 250 robots (``--processes`` overrides: the number of processes, the
-runner's included; :mod:`simulator.robot_host`).
+worker process per 50 robots, at most four (``--processes`` overrides: the number of
+processes, the runner's included; :mod:`simulator.robot_host`).
 
 Every run is a fresh process (``--one``) with the same seed, so the simulated work is
 identical between runs and nothing (threads, sockets) is left over from the previous one;

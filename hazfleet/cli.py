@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="processes the drill runs in: 1 = all in this one, N > 1 = the controller "
         "here and the robots in N - 1 workers (default: 1 up to 3 robots or with faults, "
-        "else this one and a worker per 250 robots)",
+        "else this one and a worker per 50 robots, at most 4)",
     )
     d.add_argument("--report", help="folder for summary.json (default: <report_dir>/<scenario>)")
     d.add_argument("--quiet", action="store_true", help="no live progress")

@@ -23,7 +23,8 @@ from drivers.broker import find_mosquitto, free_port
 from drivers.errors import TransportError
 from simulator.drill import (
     IN_PROCESS_MAX_ROBOTS,
-    ROBOTS_PER_PROCESS,
+    MAX_WORKERS,
+    ROBOTS_PER_WORKER,
     DrillResult,
     DrillRunner,
     auto_processes,
@@ -59,12 +60,12 @@ def test_the_runner_keeps_small_fleets_and_fault_drills_in_its_own_process() -> 
     calm = load_scenario(DRILLS / "default.yaml")
     assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS)) == 1
     assert auto_processes(_with_robots(calm, IN_PROCESS_MAX_ROBOTS + 1)) == 2  # one worker
-    assert auto_processes(_with_robots(calm, ROBOTS_PER_PROCESS)) == 2
-    assert auto_processes(_with_robots(calm, ROBOTS_PER_PROCESS + 1)) == 3
-    assert auto_processes(_with_robots(calm, 4 * ROBOTS_PER_PROCESS)) == 5
+    assert auto_processes(_with_robots(calm, ROBOTS_PER_WORKER)) == 2
+    assert auto_processes(_with_robots(calm, ROBOTS_PER_WORKER + 1)) == 3
+    assert auto_processes(_with_robots(calm, 1000)) == 1 + MAX_WORKERS
     lost = load_scenario(DRILLS / "robot-lost-short.yaml")
     assert lost.faults
-    assert auto_processes(_with_robots(lost, 4 * ROBOTS_PER_PROCESS)) == 1
+    assert auto_processes(_with_robots(lost, 1000)) == 1
 
 
 def test_faults_with_robots_in_workers_are_refused_with_the_reason() -> None:
