@@ -62,6 +62,7 @@ from simulator.robot_sensors import Measurement
 from simulator.robot_spec import SimRobotSpec, action_catalogue
 from simulator.robot_wire import (
     Header,
+    StateLists,
     build_connection,
     build_factsheet,
     build_state,
@@ -120,8 +121,6 @@ class RobotSnapshot:
     """actionId -> actionStatus"""
 
 
-
-
 def robot_will(spec: SimRobotSpec, interface: str, clock: Clock) -> Will:
     """The robot's MQTT last will: connection CONNECTIONBROKEN, retained, QoS 1 (6.14).
 
@@ -173,6 +172,8 @@ class SimRobot:
         self._clock = clock
         self._interface = interface
         self._state_interval_s = state_interval_s
+        self._state_lists = StateLists()
+        """the node, edge, action and error states last sent, validated"""
         self._visualization_interval_s = visualization_interval_s
         if sensors_interval_s is not None and not 0 < sensors_interval_s <= sensors_idle_interval_s:
             raise ValueError(
@@ -556,7 +557,8 @@ class SimRobot:
     def _publish_state(self, now: float) -> None:
         header = self._header(TopicName.STATE)
         self._publish(
-            TopicName.STATE, build_state(self._engine, self._spec, self._site.map_id, header)
+            TopicName.STATE,
+            build_state(self._engine, self._spec, self._site.map_id, header, self._state_lists),
         )
         self._last_state_s = now
 

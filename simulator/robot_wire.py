@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from drivers.vda5050.codec import Envelope
 from drivers.vda5050.messages import (
     ActionParameterSpec,
+    ActionState,
     AgvAction,
     AgvClass,
     AgvGeometry,
@@ -19,7 +23,9 @@ from drivers.vda5050.messages import (
     BatteryState,
     Connection,
     ConnectionState,
+    EdgeState,
     Envelope2d,
+    Error,
     EStop,
     Factsheet,
     LoadSpecification,
@@ -27,6 +33,7 @@ from drivers.vda5050.messages import (
     MaxArrayLens,
     MaxStringLens,
     NavigationType,
+    NodeState,
     OperatingMode,
     OptionalParameter,
     PhysicalParameters,
@@ -66,72 +73,116 @@ Header = Envelope
 # --------------------------------------------------------------------------- state
 
 
-def build_state(engine: RobotEngine, spec: SimRobotSpec, map_id: str, h: Header) -> State:
+class StateLists:
+    """A robot's node, edge, action and error states as last validated, kept while they
+    do not change.  A robot re-sends them in every state (every second) and they change
+    only at a node, an order or an action's end; validating them again each time was two
+    thirds of building a mid-mission state (57 of 85 µs with 12 nodes and 3 results)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[list[dict[str, Any]], list[Any]]] = {}
+
+    def validated(self, name: str, raw: list[dict[str, Any]]) -> list[Any]:
+        """``raw`` (the plain values of list field ``name`` of a state) as validated
+        models: the previous ones when ``raw`` equals what they were made from."""
+        kept = self._kept.get(name)
+        if kept is not None and kept[0] == raw:
+            return kept[1]
+        models = _LIST_ADAPTERS[name].validate_python(raw)
+        self._kept[name] = (raw, models)
+        return models
+
+
+_LIST_ADAPTERS: dict[str, TypeAdapter[list[Any]]] = {
+    "nodeStates": TypeAdapter(list[NodeState]),
+    "edgeStates": TypeAdapter(list[EdgeState]),
+    "actionStates": TypeAdapter(list[ActionState]),
+    "errors": TypeAdapter(list[Error]),
+}
+
+
+def build_state(
+    engine: RobotEngine,
+    spec: SimRobotSpec,
+    map_id: str,
+    h: Header,
+    lists: StateLists | None = None,
+) -> State:
+    """The robot's state message.  ``lists``: the robot's :class:`StateLists` (its
+    unchanged lists are not validated again); None validates everything."""
     # One validation of the whole tree (a dict of plain values) costs a third of building
     # the ~25 nested models one by one, and the robot publishes this every second.
-    return State.model_validate(
-        {
-            **h.fields(),
-            "orderId": engine.order_id,
-            "orderUpdateId": engine.order_update_id,
-            "lastNodeId": engine.last_node_id,
-            "lastNodeSequenceId": engine.last_node_sequence_id,
-            "driving": engine.driving,
-            "paused": engine.paused,
-            "distanceSinceLastNode": engine.distance_since_last_node_m,
-            "operatingMode": OperatingMode.AUTOMATIC,
-            "nodeStates": [
-                {
-                    "nodeId": n.node_id,
-                    "sequenceId": n.sequence_id,
-                    "released": n.released,
-                    "nodeDescription": n.description,
-                    "nodePosition": {
-                        "x": n.x_m,
-                        "y": n.y_m,
-                        "mapId": n.map_id,
-                        "theta": None if n.theta is None else wrap_angle(n.theta),
-                    },
-                }
-                for n in engine.nodes
-            ],
-            "edgeStates": [
-                {
-                    "edgeId": e.edge_id,
-                    "sequenceId": e.sequence_id,
-                    "released": e.released,
-                    "edgeDescription": e.description,
-                }
-                for e in engine.edges
-            ],
-            "actionStates": [
-                {
-                    "actionId": r.action_id,
-                    "actionType": r.action.action_type,
-                    "actionDescription": r.action.description,
-                    "actionStatus": r.status,
-                    "resultDescription": r.result,
-                }
-                for r in engine.runs
-            ],
-            "agvPosition": _position(engine, map_id),
-            "velocity": _velocity(engine),
-            "batteryState": _battery(engine, spec),
-            "errors": [
-                {
-                    "errorType": e.error_type,
-                    "errorLevel": e.level,
-                    "errorReferences": [
-                        {"referenceKey": k, "referenceValue": v} for k, v in e.references
-                    ],
-                    "errorDescription": e.description,
-                    "errorHint": e.hint,
-                }
-                for e in engine.errors
-            ],
-            "safetyState": _SAFE,
-        }
-    )
+    data = _state_values(engine, spec, map_id, h)
+    if lists is not None:
+        for name in _LIST_ADAPTERS:
+            data[name] = lists.validated(name, data[name])
+    return State.model_validate(data)
+
+
+def _state_values(
+    engine: RobotEngine, spec: SimRobotSpec, map_id: str, h: Header
+) -> dict[str, Any]:
+    return {
+        **h.fields(),
+        "orderId": engine.order_id,
+        "orderUpdateId": engine.order_update_id,
+        "lastNodeId": engine.last_node_id,
+        "lastNodeSequenceId": engine.last_node_sequence_id,
+        "driving": engine.driving,
+        "paused": engine.paused,
+        "distanceSinceLastNode": engine.distance_since_last_node_m,
+        "operatingMode": OperatingMode.AUTOMATIC,
+        "nodeStates": [
+            {
+                "nodeId": n.node_id,
+                "sequenceId": n.sequence_id,
+                "released": n.released,
+                "nodeDescription": n.description,
+                "nodePosition": {
+                    "x": n.x_m,
+                    "y": n.y_m,
+                    "mapId": n.map_id,
+                    "theta": None if n.theta is None else wrap_angle(n.theta),
+                },
+            }
+            for n in engine.nodes
+        ],
+        "edgeStates": [
+            {
+                "edgeId": e.edge_id,
+                "sequenceId": e.sequence_id,
+                "released": e.released,
+                "edgeDescription": e.description,
+            }
+            for e in engine.edges
+        ],
+        "actionStates": [
+            {
+                "actionId": r.action_id,
+                "actionType": r.action.action_type,
+                "actionDescription": r.action.description,
+                "actionStatus": r.status,
+                "resultDescription": r.result,
+            }
+            for r in engine.runs
+        ],
+        "agvPosition": _position(engine, map_id),
+        "velocity": _velocity(engine),
+        "batteryState": _battery(engine, spec),
+        "errors": [
+            {
+                "errorType": e.error_type,
+                "errorLevel": e.level,
+                "errorReferences": [
+                    {"referenceKey": k, "referenceValue": v} for k, v in e.references
+                ],
+                "errorDescription": e.description,
+                "errorHint": e.hint,
+            }
+            for e in engine.errors
+        ],
+        "safetyState": _SAFE,
+    }
 
 
 def build_visualization(engine: RobotEngine, map_id: str, h: Header) -> Visualization:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 import pytest
 
+import simulator.robot as robot_module
+import simulator.robot_wire as wire
 from drivers.bus import InMemoryBus, Message
-from drivers.vda5050.codec import decode
-from drivers.vda5050.messages import Connection, ConnectionState, Factsheet
+from drivers.vda5050.codec import decode, encode
+from drivers.vda5050.messages import Connection, ConnectionState, Factsheet, State
 from drivers.vda5050.topics import TopicName
 from missions.clock import FakeClock
 from simulator.robot import SimRobot, robot_will
@@ -79,8 +82,9 @@ def _payloads(messages: list[Message]) -> list[dict[str, Any]]:
 
 @pytest.mark.schemas
 @pytest.mark.skipif(not schemas_available(), reason=SKIP_REASON)
-def test_everything_published_is_schema_valid() -> None:
-    h = Harness(visualization_interval_s=0.5)
+def _busy_robot(h: Harness) -> None:
+    """Errors, an order with actions that run, pause, finish and fail, a factsheet
+    request, a bad order, a goodbye."""
     h.send_instant(act("cancelOrder", "c0", "NONE"))  # noOrderToCancel error with references
     h.send_order(
         make_order(
@@ -103,6 +107,11 @@ def test_everything_published_is_schema_valid() -> None:
     h.send_order(b"garbage")
     h.step()
     h.robot.shutdown()
+
+
+def test_everything_published_is_schema_valid() -> None:
+    h = Harness(visualization_interval_s=0.5)
+    _busy_robot(h)
     checked: dict[str, int] = {}
     robot_topics = (
         TopicName.STATE,
@@ -121,6 +130,35 @@ def test_everything_published_is_schema_valid() -> None:
         for a in p["actionStates"]
     }
     assert {"WAITING", "INITIALIZING", "RUNNING", "PAUSED", "FINISHED", "FAILED"} <= statuses
+
+
+def test_a_state_built_with_kept_lists_is_the_state_built_from_scratch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A robot keeps its validated node, edge, action and error states while they do not
+    change; every state it sends must be byte for byte the one built from scratch."""
+    built: list[tuple[bytes, bytes, State]] = []
+
+    def both(*args: Any) -> State:
+        kept = wire.build_state(*args)
+        fresh = wire.build_state(*args[:4])
+        built.append((encode(kept), encode(fresh), kept))
+        return kept
+
+    monkeypatch.setattr(robot_module, "build_state", both)
+    _busy_robot(Harness(visualization_interval_s=0.5))
+    assert len(built) > 20
+    assert [k for k, _f, _s in built] == [f for _k, f, _s in built]
+    pairs = list(itertools.pairwise(built))
+    # the models of an unchanged list are the very ones sent before, else new ones
+    kept = [
+        a[2].actionStates[0] is b[2].actionStates[0]
+        for a, b in pairs
+        if a[2].actionStates and b[2].actionStates
+    ]
+    assert any(kept) and not all(kept)
+    assert {len(s.nodeStates) for _k, _f, s in built} >= {0, 1, 2}
+    assert any(s.errors for _k, _f, s in built)
 
 
 @pytest.mark.schemas
