@@ -351,8 +351,11 @@ def host_main(conn: multiprocessing.connection.Connection) -> None:
         spec: HostSpec = conn.recv()
     except EOFError:
         return
+    # force: a forked worker inherits the runner's handlers; its lines name the host
     logging.basicConfig(
-        level=spec.log_level, format=f"%(levelname)s host {spec.process}: %(name)s: %(message)s"
+        level=spec.log_level,
+        format=f"%(levelname)s host {spec.process}: %(name)s: %(message)s",
+        force=True,
     )
     host = RobotHost(spec)
     gc.set_threshold(*THRESHOLDS)  # the whole process is this loop (drivers.gc_policy)
