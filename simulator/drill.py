@@ -412,7 +412,15 @@ class DrillRunner:
         sc = self.scenario
         pending = sorted(sc.missions, key=lambda m: m.at_s)
         sim_s = 0.0
-        next_progress = 0.0
+        next_progress = [0.0]
+
+        def progress() -> None:
+            # the controller changes only when it steps (or is given a mission), so the
+            # report is the same anywhere between two steps
+            if sim_s >= next_progress[0]:
+                self._progress(sim_s, controller)
+                next_progress[0] += self._progress_every_s
+
         ticks = 0
         while True:
             while pending and pending[0].at_s <= sim_s + 1e-9:
@@ -433,7 +441,10 @@ class DrillRunner:
                 # is known now: the workers run the next tick's first half only if one
                 # follows
                 last = self._last_tick(bool(pending), controller, sim_s)
-                self._host_respond(None if last else ticks + 1, first=ticks == 0)
+                # the progress report is made while the workers respond
+                self._host_respond(
+                    None if last else ticks + 1, first=ticks == 0, meanwhile=progress
+                )
             else:
                 controller.step()
                 last = self._last_tick(bool(pending), controller, sim_s)
@@ -447,9 +458,7 @@ class DrillRunner:
                 self._barrier()
                 respond_robots(robots, self._robot_buses)
                 self._barrier()
-            if sim_s >= next_progress:
-                self._progress(sim_s, controller)
-                next_progress += self._progress_every_s
+                progress()
             if last:
                 break
             ticks += 1
@@ -468,14 +477,18 @@ class DrillRunner:
         ended = not pending and controller.all_missions_ended()
         return ended or sim_s >= self.scenario.success.timeout_s
 
-    def _host_respond(self, next_tick: int | None, *, first: bool) -> None:
+    def _host_respond(
+        self, next_tick: int | None, *, first: bool, meanwhile: Callable[[], None]
+    ) -> None:
         """The tick's second half with the robots in workers: each host receives what
         the controller sent it and its robots respond; then this process receives theirs,
         while the hosts run tick ``next_tick``'s first half (None: this tick is the
-        last).  ``first``: the hosts also answer the first tick's "advance"."""
+        last).  ``first``: the hosts also answer the first tick's "advance".
+        ``meanwhile``: run while the hosts respond."""
         out = self.tracker.take_outbox()
         for h in self._hosts:
             h.send("respond", out.get(h.spec.process, []), next_tick)
+        meanwhile()
         for h in self._hosts:
             if first:
                 h.recv()  # "advance" done
