@@ -72,7 +72,7 @@ ROBOTS_PER_WORKER = 50
 :data:`MAX_WORKERS`); measured on 2 cores, 100 robots: 15.0x on one worker, 16.2x on two"""
 MAX_WORKERS = 4
 """worker processes the runner's choice stops at (each steps its own copy of the hazard
-world): a thousand robots ran 1.2x on four on 2 cores"""
+world): a thousand robots ran 1.7x on four on 2 cores"""
 IN_PROCESS_MAX_ROBOTS = 3
 """up to this many robots (or with faults) the runner keeps them in its own process: the
 bundled 1-3 robot drills ran as fast either way"""
