@@ -80,8 +80,6 @@ def _payloads(messages: list[Message]) -> list[dict[str, Any]]:
     return [json.loads(m.payload) for m in messages]
 
 
-@pytest.mark.schemas
-@pytest.mark.skipif(not schemas_available(), reason=SKIP_REASON)
 def _busy_robot(h: Harness) -> None:
     """Errors, an order with actions that run, pause, finish and fail, a factsheet
     request, a bad order, a goodbye."""
@@ -109,6 +107,8 @@ def _busy_robot(h: Harness) -> None:
     h.robot.shutdown()
 
 
+@pytest.mark.schemas
+@pytest.mark.skipif(not schemas_available(), reason=SKIP_REASON)
 def test_everything_published_is_schema_valid() -> None:
     h = Harness(visualization_interval_s=0.5)
     _busy_robot(h)
