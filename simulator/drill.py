@@ -412,14 +412,15 @@ class DrillRunner:
         sc = self.scenario
         pending = sorted(sc.missions, key=lambda m: m.at_s)
         sim_s = 0.0
-        next_progress = [0.0]
+        next_progress = 0.0
 
         def progress() -> None:
             # the controller changes only when it steps (or is given a mission), so the
             # report is the same anywhere between two steps
-            if sim_s >= next_progress[0]:
+            nonlocal next_progress
+            if sim_s >= next_progress:
                 self._progress(sim_s, controller)
-                next_progress[0] += self._progress_every_s
+                next_progress += self._progress_every_s
 
         ticks = 0
         while True:
@@ -432,22 +433,19 @@ class DrillRunner:
             # sends in this tick reaches the robots before they step, and what the robots
             # send reaches the controller before its next step.  Without the first barrier
             # a robot would see an order in this tick or the next depending on the load.
+            if self._hosts and ticks == 0:
+                for h in self._hosts:  # later ticks' first halves follow each respond
+                    h.send("advance", ticks)
+            controller.step()
+            # the drill's end depends only on what the controller has handled, so it is
+            # known now: workers run the next tick's first half only if one follows
+            last = self._last_tick(bool(pending), controller, sim_s)
             if self._hosts:
-                if ticks == 0:  # later ticks' first halves follow each respond at once
-                    for h in self._hosts:
-                        h.send("advance", ticks)
-                controller.step()
-                # the drill's end depends only on what the controller has handled, so it
-                # is known now: the workers run the next tick's first half only if one
-                # follows
-                last = self._last_tick(bool(pending), controller, sim_s)
                 # the progress report is made while the workers respond
                 self._host_respond(
                     None if last else ticks + 1, first=ticks == 0, meanwhile=progress
                 )
             else:
-                controller.step()
-                last = self._last_tick(bool(pending), controller, sim_s)
                 # The robots' first half-step reads nothing that arrived, so it runs
                 # while the controller's messages travel; the barrier then makes sure
                 # they are in before any robot responds.
