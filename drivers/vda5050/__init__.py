@@ -13,8 +13,8 @@ from drivers.vda5050.codec import (
     describe_validation_error,
     encode,
     format_timestamp,
+    has_unknown_fields,
     is_supported_version,
-    only_known_keys,
     parse_timestamp,
     unknown_fields,
 )
@@ -44,7 +44,7 @@ __all__ = [
     "encode",
     "format_timestamp",
     "is_supported_version",
-    "only_known_keys",
+    "has_unknown_fields",
     "parse_timestamp",
     "qos_retain",
     "unknown_fields",
