@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from simulator.fault_injector import FaultInjector, Link
 from simulator.robot import SimRobot
 from simulator.robot_host import (
     BARRIER_TIMEOUT_S,
+    RELEASE_EVERY,
     WORLD_RNG_KEY,
     HostProcess,
     HostSpec,
@@ -88,6 +90,14 @@ __all__ = [
     "DrillRunner",
     "auto_processes",
 ]
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def auto_processes(scenario: Scenario) -> int:
@@ -327,6 +337,9 @@ class DrillRunner:
 
     def _spawn_hosts(self) -> None:
         level = logging.getLogger().getEffectiveLevel()
+        # small bursts overlap a host's answers with this process's reading only while
+        # every process has a core of its own (robot_host.respond_robots)
+        release_every = RELEASE_EVERY if self.processes <= usable_cores() else 0
         for k, indices in enumerate(split(len(self.scenario.robots), self.processes - 1), start=1):
             if not indices:
                 continue
@@ -342,6 +355,7 @@ class DrillRunner:
                 tag=self._tag,
                 log_level=level,
                 clear_retained=self.clear_retained,
+                release_every=release_every,
             )
             self._hosts.append(HostProcess(spec, pump=self.pump))
         for h in self._hosts:

@@ -16,11 +16,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from drivers.broker import find_mosquitto, free_port
+from drivers.bus import InMemoryBus
 from drivers.errors import TransportError
+from simulator.delivery import DeliveryTracker, TrackedBus
 from simulator.drill import (
     IN_PROCESS_MAX_ROBOTS,
     MAX_WORKERS,
@@ -29,11 +32,13 @@ from simulator.drill import (
     DrillRunner,
     auto_processes,
 )
+from simulator.robot import SimRobot
 from simulator.robot_host import (
     HostProcess,
     HostSpec,
     RobotHostError,
     RobotHostTransportError,
+    respond_robots,
     split,
 )
 from simulator.scenario import Scenario, load_scenario
@@ -49,6 +54,41 @@ def test_split_gives_contiguous_blocks_differing_by_at_most_one() -> None:
     blocks = split(1000, 4)
     assert [len(b) for b in blocks] == [250] * 4
     assert [i for b in blocks for i in b] == list(range(1000))
+
+
+class _Answering:
+    """Stands in for a robot's second half-step: says one thing on its (held) bus and
+    notes what the broker had when it was its turn."""
+
+    def __init__(self, name: str, bus: TrackedBus, broker: InMemoryBus, seen: list[int]) -> None:
+        self.name, self.bus, self.broker, self.seen = name, bus, broker, seen
+
+    def respond(self) -> None:
+        self.seen.append(len(self.broker.published))
+        self.bus.publish(f"t/{self.name}", b"state")
+
+
+@pytest.mark.parametrize(
+    ("release_every", "seen"),
+    [(0, [0, 0, 0, 0, 0]), (2, [0, 0, 4, 4, 8]), (1, [0, 2, 4, 6, 8])],
+)
+def test_robots_answers_leave_in_bursts_of_release_every(
+    release_every: int, seen: list[int]
+) -> None:
+    broker = InMemoryBus()
+    tracker = DeliveryTracker()
+    buses = [TrackedBus(broker.client(), tracker, held=True) for _ in range(5)]
+    noted: list[int] = []
+    robots = [_Answering(f"r{i}", b, broker, noted) for i, b in enumerate(buses)]
+    for i, b in enumerate(buses):
+        b.publish(f"t/r{i}/frame", b"held since the first half")
+    respond_robots(cast(list[SimRobot], robots), buses, release_every)
+    # what the broker had when each robot answered: each burst is its robots' held
+    # message and answer, in that order
+    assert noted == seen
+    assert [m.topic for m in broker.published] == [
+        t for i in range(5) for t in (f"t/r{i}/frame", f"t/r{i}")
+    ]
 
 
 def _with_robots(base: Scenario, n: int) -> Scenario:
@@ -74,7 +114,9 @@ def test_faults_with_robots_in_workers_are_refused_with_the_reason() -> None:
         DrillRunner(sc, "127.0.0.1", 1883, broker_label="x", processes=2)
 
 
-def _run(sc: Scenario, broker: BrokerUnderTest, processes: int) -> DrillResult:
+def _run(
+    sc: Scenario, broker: BrokerUnderTest, processes: int, release_every: int = 0
+) -> DrillResult:
     unique = sc.model_copy(update={"interface": f"t{uuid.uuid4().hex[:10]}"})
     runner = DrillRunner(
         unique,
@@ -87,21 +129,26 @@ def _run(sc: Scenario, broker: BrokerUnderTest, processes: int) -> DrillResult:
     )
     result = runner.run()
     assert runner.processes == processes
+    assert [h.spec.release_every for h in runner._hosts] == [release_every] * (processes - 1)
     assert (runner.world is None) == (processes > 1)  # the workers step their own copies
     return result
 
 
 @pytest.mark.broker
 def test_a_hazard_drill_split_over_worker_processes_gives_the_same_result(
-    broker: BrokerUnderTest,
+    broker: BrokerUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if broker.kind != "mosquitto" or broker.embedded is None:
         pytest.skip("the split is broker-independent; run once on embedded Mosquitto")
     sc = load_scenario(DRILLS / "h2s-leak.yaml")
     assert len(sc.robots) >= 2 and sc.has_hazard_world
     one = _run(sc, broker, processes=1)
-    for processes in (2, 3):  # one worker; two (the robots split 2 + 1)
-        split = _run(sc, broker, processes=processes)
+    # one worker, its robots' answers one at a time; one worker, one burst; two workers
+    # (the robots split 2 + 1)
+    for processes, release_every in ((2, 1), (2, 0), (3, 0)):
+        monkeypatch.setattr("simulator.drill.RELEASE_EVERY", release_every)
+        monkeypatch.setattr("simulator.drill.usable_cores", lambda: 2)
+        split = _run(sc, broker, processes=processes, release_every=release_every)
         assert one.passed and split.passed, (one.failures, split.failures)
         assert split.messages_lost == 0
         assert one.sim_seconds == split.sim_seconds
