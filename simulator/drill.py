@@ -360,6 +360,9 @@ class DrillRunner:
             self._hosts.append(HostProcess(spec, pump=self.pump))
         for h in self._hosts:
             h.send_spec()
+            # the hosts connect their robots while this process builds its controller;
+            # the robots hold what they publish until every subscription is in place
+            h.send("start")
 
     # -- running --------------------------------------------------------------------------
 
@@ -405,9 +408,8 @@ class DrillRunner:
         return result
 
     def _start_hosts(self) -> None:
-        """Hosts connect and start their robots; everyone learns the others' patterns."""
-        for h in self._hosts:
-            h.send("start")
+        """Hosts have connected and started their robots (told so when they were
+        spawned); everyone learns the others' patterns."""
         patterns = {h.spec.process: list(h.recv()) for h in self._hosts}
         patterns[0] = self.tracker.patterns()
         for h in self._hosts:
